@@ -1,0 +1,151 @@
+"""Wiring: builds the controller from settings and runs it.
+
+Everything is built here and handed to its collaborators through constructors: the AMI
+client, the AsyncAGI server that runs one task per call, the call log, the metrics, and the
+call flow. Domain packages never read settings themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from hotline import db
+from hotline.calls import CallLog, CallRecord, basic_flow
+from hotline.settings import Settings
+from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
+from telephony.ami_client import AMIClient, AMIConnectionError
+
+log = logging.getLogger("hotline.service")
+
+CallFlow = Callable[[AGISession, CallRecord], Awaitable[None]]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.calls_started = Counter(
+            "hotline_calls_started", "Calls the controller took over", registry=self.registry
+        )
+        self.calls_ended = Counter(
+            "hotline_calls_ended", "Calls ended, by outcome", ["outcome"], registry=self.registry
+        )
+        self.active_calls = Gauge(
+            "hotline_active_calls", "Calls in progress", registry=self.registry
+        )
+        self.ami_connected = Gauge(
+            "hotline_ami_connected", "1 when the AMI connection is up", registry=self.registry
+        )
+        self.ami_connects = Counter(
+            "hotline_ami_connects", "AMI logins (the first and every reconnect)",
+            registry=self.registry,
+        )
+        self.call_seconds = Histogram(
+            "hotline_call_duration_seconds", "Time a call spends with the controller",
+            buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600), registry=self.registry,
+        )
+
+
+class Service:
+    def __init__(self, settings: Settings, flow: CallFlow | None = None) -> None:
+        self.settings = settings
+        self.engine = db.make_engine(settings.database_url)
+        self.sessions = db.session_factory(self.engine)
+        self.metrics = Metrics()
+        self.call_log = CallLog(self.sessions)
+        self.ami = AMIClient(
+            settings.ami_host,
+            settings.ami_port,
+            settings.ami_user,
+            settings.ami_secret,
+            timeout=settings.ami_timeout,
+            ping_interval=settings.ami_ping_interval,
+        )
+        self.ami.on_connection(self._on_ami_connection)
+        self.agi = AsyncAGIServer(self.ami, self.handle_call)
+        self.flow: CallFlow = flow or basic_flow
+        self._connector: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await asyncio.to_thread(db.upgrade, self.settings.database_url)
+        self.agi.start()
+        self._connector = asyncio.create_task(self._connect_ami(), name="ami-connect")
+
+    async def _connect_ami(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.ami.connect()
+                return
+            except AMIConnectionError as exc:
+                log.error("%s; retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def stop(self) -> None:
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        await self.agi.stop()
+        await self.ami.close()
+        self.call_log.close()
+        self.engine.dispose()
+
+    def _on_ami_connection(self, connected: bool) -> None:
+        self.metrics.ami_connected.set(1 if connected else 0)
+        if connected:
+            self.metrics.ami_connects.inc()
+
+    async def handle_call(self, session: AGISession) -> None:
+        record = CallRecord.for_session(session)
+        self.metrics.calls_started.inc()
+        self.metrics.active_calls.inc()
+        await self.call_log.save(record)
+        try:
+            await self.flow(session, record)
+        except ChannelHungUp:
+            if record.outcome == "in_progress":
+                record.outcome = "caller_hung_up"
+            record.step("caller_hung_up")
+        except Exception as exc:
+            record.outcome = "failed"
+            record.detail = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            record.ended_at = db.utcnow()
+            self.metrics.active_calls.dec()
+            self.metrics.calls_ended.labels(record.outcome).inc()
+            self.metrics.call_seconds.observe(
+                (record.ended_at - record.started_at).total_seconds()
+            )
+            await self.call_log.save(record)
+
+    def health(self) -> dict[str, bool]:
+        return {"ami": self.ami.connected, "database": db.ping(self.engine)}
+
+
+async def serve(settings: Settings, flow: CallFlow | None = None) -> None:
+    """Run the controller and its web API until cancelled or interrupted."""
+    import uvicorn
+
+    from hotline.api import create_app
+
+    service = Service(settings, flow)
+    await service.start()
+    config = uvicorn.Config(
+        create_app(service),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    try:
+        await server.serve()
+    finally:
+        await service.stop()
