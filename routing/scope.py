@@ -1,0 +1,93 @@
+"""Out-of-scope rules and the explanation an operator can give for each reason.
+
+Theory of operation: a rule names a reason only on clear words (a case that is already in court
+or arbitration, someone else's private data, an unlawful favour). Anything subtler is left to
+the model's `scope` head (routing.classifier combines both). A request about *how to start*
+a legal process (怎么申请仲裁) is in scope: the rule for `in_legal_process` needs words saying
+the process is already under way or decided.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from routing.taxonomy import OutOfScopeReason
+
+_LEGAL_BODY: Final = r"(法院|官司|起诉|上诉|判决|一审|二审|再审|开庭|仲裁|复议|纪委|监委|信访|上访|检察院)"
+_UNDER_WAY: Final = r"(已经|正在|还在|在审|判了|判得|裁决|受理了|立了?案|打完|下来了|不服|不执行|开过庭|等着?判)"
+RULES: Final[tuple[tuple[OutOfScopeReason, str], ...]] = (
+    ("in_legal_process", rf"{_LEGAL_BODY}.{{0,16}}{_UNDER_WAY}|{_UNDER_WAY}.{{0,12}}{_LEGAL_BODY}"),
+    (
+        "privacy",
+        r"(查|调|告诉我|给我|想知道).{0,14}"
+        r"(开房记录|银行流水|通话记录|身份证号|住哪|住址|家庭住址|叫啥名|叫什么名|是谁|"
+        r"名字和电话|财务报表|客户名单|工资明细|发工资的明细|投标报价|聊天记录|行踪)",
+    ),
+    (
+        "public_order",
+        r"代孕|假证|假的(结婚证|离婚证|营业执照|证明|发票|学历)|办个假|买.{0,4}发票|开赌场|赌场|"
+        r"小姐|卖淫|嫖|顶罪|毒品|冰毒|吓唬|堵门|野生动物|枪支",
+    ),
+    (
+        "unreasonable",
+        r"介绍(个)?对象|给我找(个)?对象|帮我还(信用卡|贷款|钱)|政府(帮我|给我)还|免费分.{0,2}房|"
+        r"劝回来|透露.{0,6}号码|彩票.{0,8}号码|账号.{0,4}解封|派(个)?车送|借给.{0,10}要回来",
+    ),
+)
+# Asking how to start a process is a consultation the hotline answers.
+_HOW_TO: Final = re.compile(r"(咋|怎么|如何|去哪|在哪|想|要|能不能)(申请|起诉|打官司|仲裁|复议)")
+
+_RULES: Final = tuple((reason, re.compile(p)) for reason, p in RULES)
+
+EXPLANATIONS: Final[dict[str, str]] = {
+    "emergency": (
+        "这是紧急情况，12345 不能处理警情。请马上拨打对应的紧急电话，我们也在帮您转接。"
+    ),
+    "in_legal_process": (
+        "理解您着急的心情。您反映的事已经进入诉讼、仲裁、复议或信访等法定途径，按照热线受理规定，"
+        "12345 不能受理，也不能干预办理过程。建议您继续通过原来的渠道依法主张权利，"
+        "有进展可以向受理机关查询。"
+    ),
+    "privacy": (
+        "理解您的难处。您要了解的是他人的个人信息或企业的内部资料，涉及个人隐私和商业秘密，"
+        "按照规定我们不能查询或提供。如果权益受到侵害，建议您向公安机关报案或通过法律途径解决。"
+    ),
+    "public_order": (
+        "这个请求违反法律法规和公序良俗，热线不能提供帮助。如果您遇到了困难，"
+        "可以具体说说，我们看看有没有合法的渠道能帮到您。"
+    ),
+    "unreasonable": (
+        "非常理解您的心情。不过您提的事情属于个人事务，超出了政府部门的职能范围，热线没办法派单办理。"
+        "如果需要，我们可以告诉您可以求助的社会机构或服务渠道。"
+    ),
+    "contrary_to_fact": "经核实，您反映的情况与事实不符，热线不再派单。感谢您的关心。",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFinding:
+    """The out-of-scope reason a rule found (or None) and the words that matched."""
+
+    reason: OutOfScopeReason | None
+    evidence: tuple[str, ...]
+
+
+def detect(normalized: str) -> ScopeFinding:
+    """Apply the out-of-scope rules to a normalised text (routing.text.normalize)."""
+    for reason, pattern in _RULES:
+        m = pattern.search(normalized)
+        if m is None:
+            continue
+        if reason == "in_legal_process" and _HOW_TO.search(normalized) and not re.search(
+            r"已经|判了|裁决了|不服", normalized
+        ):
+            continue
+        return ScopeFinding(reason, (m.group(0),))
+    return ScopeFinding(None, ())
+
+
+def explanation(reason: str | None) -> str | None:
+    """The suggested words for the operator, or None for an in-scope request."""
+    return EXPLANATIONS.get(reason) if reason else None
