@@ -15,8 +15,12 @@ from typing import Final
 
 from routing.taxonomy import OutOfScopeReason
 
-_LEGAL_BODY: Final = r"(法院|官司|起诉|上诉|判决|一审|二审|再审|开庭|仲裁|复议|纪委|监委|信访|上访|检察院)"
-_UNDER_WAY: Final = r"(已经|正在|还在|在审|判了|判得|裁决|受理了|立了?案|打完|下来了|不服|不执行|开过庭|等着?判)"
+_LEGAL_BODY: Final = (
+    r"(法院|官司|起诉|上诉|判决|一审|二审|再审|开庭|仲裁|复议|纪委|监委|信访|上访|检察院)"
+)
+_UNDER_WAY: Final = (
+    r"(已经|正在|还在|在审|判了|判得|裁决|受理了|立了?案|打完|下来了|不服|不执行|开过庭|等着?判)"
+)
 RULES: Final[tuple[tuple[OutOfScopeReason, str], ...]] = (
     ("in_legal_process", rf"{_LEGAL_BODY}.{{0,16}}{_UNDER_WAY}|{_UNDER_WAY}.{{0,12}}{_LEGAL_BODY}"),
     (
@@ -42,9 +46,7 @@ _HOW_TO: Final = re.compile(r"(咋|怎么|如何|去哪|在哪|想|要|能不能
 _RULES: Final = tuple((reason, re.compile(p)) for reason, p in RULES)
 
 EXPLANATIONS: Final[dict[str, str]] = {
-    "emergency": (
-        "这是紧急情况，12345 不能处理警情。请马上拨打对应的紧急电话，我们也在帮您转接。"
-    ),
+    "emergency": ("这是紧急情况，12345 不能处理警情。请马上拨打对应的紧急电话，我们也在帮您转接。"),
     "in_legal_process": (
         "理解您着急的心情。您反映的事已经进入诉讼、仲裁、复议或信访等法定途径，按照热线受理规定，"
         "12345 不能受理，也不能干预办理过程。建议您继续通过原来的渠道依法主张权利，"
@@ -80,8 +82,10 @@ def detect(normalized: str) -> ScopeFinding:
         m = pattern.search(normalized)
         if m is None:
             continue
-        if reason == "in_legal_process" and _HOW_TO.search(normalized) and not re.search(
-            r"已经|判了|裁决了|不服", normalized
+        if (
+            reason == "in_legal_process"
+            and _HOW_TO.search(normalized)
+            and not re.search(r"已经|判了|裁决了|不服", normalized)
         ):
             continue
         return ScopeFinding(reason, (m.group(0),))
