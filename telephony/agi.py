@@ -56,13 +56,24 @@ class AGICommandError(AGIError):
 
 @dataclass(frozen=True)
 class AGIResult:
-    """A parsed reply line: ``200 result=1 (timeout) endpos=8000``."""
+    """A parsed reply line: ``200 result=1 (timeout) endpos=8000``.
+
+    `value` is the text after ``result=`` (GET DATA puts the digits there, ``*`` and ``#``
+    included, and leaves it empty when only ``#`` was pressed); `result` is that text as an
+    integer, or None when it is not one."""
 
     code: int
-    result: int
+    value: str
     data: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     raw: str = ""
+
+    @property
+    def result(self) -> int | None:
+        try:
+            return int(self.value)
+        except ValueError:
+            return None
 
     @classmethod
     def parse(cls, text: str) -> AGIResult:
@@ -73,16 +84,12 @@ class AGIResult:
         code = int(match.group("code"))
         rest = match.group("rest")
         if code != 200:
-            return cls(code, -1, rest, {}, text)
-        value = 0
+            return cls(code, "", rest, {}, text)
+        value = ""
         data = None
         extra: dict[str, str] = {}
         if rest.startswith("result="):
-            token, _, tail = rest[len("result=") :].partition(" ")
-            try:
-                value = int(token)
-            except ValueError:
-                value = -1
+            value, _, tail = rest[len("result=") :].partition(" ")
             tail = tail.strip()
             if tail.startswith("("):
                 # The data may contain spaces and parentheses: it ends at the last ')'.
@@ -183,7 +190,6 @@ class AGISession:
         if result.code != 200:
             raise AGICommandError(command, result)
         if result.result == -1:
-            self._mark_hung_up()
             raise ChannelHungUp(f"{self.channel}: hung up during {command!r}")
         return result
 
@@ -196,7 +202,8 @@ class AGISession:
         that set stops it and is returned; otherwise None."""
         _check_digits(escape_digits)
         result = await self.command(f"STREAM FILE {quote_arg(prompt)} {quote_arg(escape_digits)}")
-        return chr(result.result) if result.result > 0 else None
+        code = result.result or 0
+        return chr(code) if code > 0 else None
 
     async def collect_digits(
         self, prompt: str, *, timeout: float = 5.0, max_digits: int = 1
@@ -209,11 +216,7 @@ class AGISession:
             f"GET DATA {quote_arg(prompt)} {int(timeout * 1000)} {max_digits}",
             timeout=self.command_timeout + timeout,
         )
-        digits = "" if result.result in (0, -1) and not result.data else str(result.result)
-        if result.data == "timeout":
-            # result holds what was typed before the timeout (0 when nothing).
-            return ("" if result.result == 0 else str(result.result)), True
-        return digits, False
+        return result.value, result.data == "timeout"
 
     async def get_variable(self, name: str) -> str | None:
         result = await self.command(f"GET VARIABLE {quote_arg(name)}")
@@ -223,12 +226,13 @@ class AGISession:
         await self.command(f"SET VARIABLE {quote_arg(name)} {quote_arg(value)}")
 
     async def exec(self, application: str, args: str = "", *, timeout: float | None = None) -> int:
-        """Run a dialplan application on the channel; return its result code."""
+        """Run a dialplan application on the channel; return its result code (-2 when the
+        application does not exist)."""
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", application):
             raise ValueError(f"not a dialplan application name: {application!r}")
         command = f"EXEC {application}" + (f" {quote_arg(args)}" if args else "")
         result = await self.command(command, timeout=timeout)
-        return result.result
+        return result.result if result.result is not None else 0
 
     async def start_mixmonitor(self, filename: str, options: str = "b") -> None:
         """Record both directions of the call into `filename` (in Asterisk's monitor dir
@@ -350,10 +354,12 @@ class AsyncAGIServer:
         except Exception:
             self.handler_failures += 1
             log.exception("call handler failed; handing the call back to the dialplan")
-            if not session.ended:
+        finally:
+            if not session.ended and self.ami.connected:
+                # The handler returned without ending the call: let the dialplan go on
+                # rather than leave the caller in silence.
                 with contextlib.suppress(AGIError, AMIError, TimeoutError):
                     await session.command("ASYNCAGI BREAK", timeout=5)
-        finally:
             if self.sessions.get(session.channel) is session:
                 del self.sessions[session.channel]
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 
 __all__ = [
     "AMIInjectionError",
@@ -59,16 +60,54 @@ class Banner:
         return self.text.partition("/")[2]
 
 
-@dataclass(frozen=True)
 class Message:
-    """A message as received: its headers in order, repeated ones kept."""
+    """A message as received: its headers in order, repeated ones kept.
 
-    headers: tuple[tuple[str, str], ...]
+    Headers are parsed from the message's text on first access: most events that reach a
+    controller (VarSet, Newexten...) are dispatched by name and never read further."""
+
+    __slots__ = ("_raw", "_headers")
+
+    def __init__(self, raw: str = "", headers: tuple[tuple[str, str], ...] | None = None) -> None:
+        self._raw = raw
+        self._headers = headers
+
+    @classmethod
+    def from_headers(cls, *pairs: tuple[str, str]) -> Message:
+        return cls("", tuple(pairs))
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        if self._headers is None:
+            self._headers = tuple(_parse_lines(self._raw))
+        return self._headers
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.headers!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.headers == self.headers  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.headers))
+
+    def _first(self) -> tuple[str, str]:
+        # The first header, without parsing the rest.
+        raw = self._raw
+        if self._headers is None and raw:
+            end = raw.find("\r\n")
+            key, _, value = (raw if end < 0 else raw[:end]).partition(": ")
+            return key, value
+        return self.headers[0] if self.headers else ("", "")
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of header `name` (case-insensitive), or `default`."""
+        headers = self.headers
+        for key, value in headers:
+            if key == name:
+                return value
         wanted = name.lower()
-        for key, value in self.headers:
+        for key, value in headers:
             if key.lower() == wanted:
                 return value
         return default
@@ -91,16 +130,32 @@ class Message:
     def action_id(self) -> str | None:
         return self.get("ActionID")
 
-
-@dataclass(frozen=True)
 class Response(Message):
     """The answer to an action. `output` holds command output (``Output`` headers or the
     free text of a legacy ``Response: Follows``)."""
 
-    output: tuple[str, ...] = field(default=())
+    __slots__ = ("_follows",)
+
+    def __init__(
+        self,
+        raw: str = "",
+        headers: tuple[tuple[str, str], ...] | None = None,
+        follows: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(raw, headers)
+        self._follows = follows
+
+    @property
+    def output(self) -> tuple[str, ...]:
+        if self._follows is not None:
+            return self._follows
+        return tuple(self.get_all("Output"))
 
     @property
     def status(self) -> str:
+        key, value = self._first()
+        if key == "Response":
+            return value
         return self.get("Response", "") or ""
 
     @property
@@ -116,12 +171,16 @@ class Response(Message):
         return (self.get("EventList") or "").lower() == "start"
 
 
-@dataclass(frozen=True)
 class Event(Message):
     """An event; `name` is its ``Event`` header."""
 
+    __slots__ = ()
+
     @property
     def name(self) -> str:
+        key, value = self._first()
+        if key == "Event":
+            return value
         return self.get("Event", "") or ""
 
     @property
@@ -134,15 +193,20 @@ AMIMessage = Banner | Response | Event | Message
 
 def _parse_lines(text: str) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
+    append = headers.append
     for line in text.split("\r\n"):
+        key, sep, value = line.partition(": ")
+        if sep and key and " " not in key:
+            append((key, value))
+            continue
         if not line:
             continue
         key, sep, value = line.partition(":")
         if sep and _HEADER_NAME.match(key):
-            headers.append((key, value[1:] if value.startswith(" ") else value))
+            append((key, value[1:] if value.startswith(" ") else value))
         else:
             # A line without a "Name:" shape; kept (under an empty name) rather than dropped.
-            headers.append(("", line))
+            append(("", line))
     return headers
 
 
@@ -152,9 +216,10 @@ class AMIParser:
 
     def __init__(self, *, max_message: int = DEFAULT_MAX_MESSAGE, expect_banner: bool = True):
         self._buffer = bytearray()
+        self._ready: deque[AMIMessage] = deque()
         self._max = max_message
         self._expect_banner = expect_banner
-        self._scan_from = 0  # where to resume searching for the terminator
+        self._scan_from = 0  # where to resume searching for a terminator
 
     @property
     def buffered(self) -> int:
@@ -170,7 +235,10 @@ class AMIParser:
     def next_message(self) -> AMIMessage | None:
         """Return the next whole message, or None when more bytes are needed.
 
-        Raises AMIProtocolError when the pending message exceeds the size cap."""
+        Raises AMIProtocolError when the pending message exceeds the size cap or the
+        peer's first line is not the AMI banner."""
+        if self._ready:
+            return self._ready.popleft()
         buf = self._buffer
         if self._expect_banner:
             end = buf.find(b"\r\n")
@@ -190,33 +258,52 @@ class AMIParser:
             self._scan_from = 0
         if not buf:
             return None
-
         if buf.startswith(b"Response: Follows\r\n"):
-            end = buf.find(FOLLOWS_END, self._scan_from)
-            if end < 0:
-                self._scan_from = max(0, len(buf) - len(FOLLOWS_END))
-                self._check_size(len(buf))
-                return None
-            stop = buf.find(TERMINATOR, end)
-            if stop < 0:
-                self._check_size(len(buf))
-                return None
-            raw = bytes(buf[:end])
-            del buf[: stop + len(TERMINATOR)]
-            self._scan_from = 0
-            return self._follows(raw.decode("utf-8", errors="replace"))
+            return self._next_follows()
 
-        end = buf.find(TERMINATOR, self._scan_from)
-        if end < 0:
+        # Take every whole message in the buffer in one pass: one split, one deletion.
+        last = buf.rfind(TERMINATOR, self._scan_from)
+        if last < 0:
             self._scan_from = max(0, len(buf) - 3)
             self._check_size(len(buf))
             return None
+        block = bytes(buf[:last])
+        if b"\r\nResponse: Follows\r\n" in block:
+            # A legacy free-text response may hold blank lines: take messages one by one.
+            end = buf.find(TERMINATOR)
+            block = bytes(buf[:end])
+            del buf[: end + 4]
+            self._scan_from = 0
+            parts = [block]
+        else:
+            del buf[: last + 4]
+            self._scan_from = 0
+            parts = block.split(TERMINATOR)
+        ready = self._ready
+        for raw in parts:
+            if len(raw) > self._max:
+                raise AMIProtocolError(
+                    f"AMI message of {len(raw)} bytes exceeds the {self._max}-byte cap"
+                )
+            if raw:
+                ready.append(self._classify(raw.decode("utf-8", errors="replace")))
+        return ready.popleft() if ready else self.next_message()
+
+    def _next_follows(self) -> AMIMessage | None:
+        buf = self._buffer
+        end = buf.find(FOLLOWS_END, self._scan_from)
+        if end < 0:
+            self._scan_from = max(0, len(buf) - len(FOLLOWS_END))
+            self._check_size(len(buf))
+            return None
+        stop = buf.find(TERMINATOR, end)
+        if stop < 0:
+            self._check_size(len(buf))
+            return None
         raw = bytes(buf[:end])
-        del buf[: end + len(TERMINATOR)]
+        del buf[: stop + len(TERMINATOR)]
         self._scan_from = 0
-        if len(raw) > self._max:
-            raise AMIProtocolError(f"AMI message of {len(raw)} bytes exceeds the {self._max}-byte cap")
-        return self._classify(_parse_lines(raw.decode("utf-8", errors="replace")))
+        return self._follows(raw.decode("utf-8", errors="replace"))
 
     def _check_size(self, size: int) -> None:
         if size > self._max:
@@ -226,23 +313,17 @@ class AMIParser:
             )
 
     @staticmethod
-    def _classify(headers: list[tuple[str, str]]) -> Response | Event | Message:
-        if not headers:
-            return Message(())
-        first = headers[0][0].lower()
-        if first == "response":
-            output = tuple(v for k, v in headers if k.lower() == "output")
-            return Response(tuple(headers), output)
-        if first == "event":
-            return Event(tuple(headers))
-        # Fall back on any Response/Event header, wherever it is.
-        names = {k.lower() for k, _ in headers}
+    def _classify(text: str) -> Response | Event | Message:
+        if text.startswith("Event: "):
+            return Event(text)
+        if text.startswith("Response: "):
+            return Response(text)
+        names = {k.lower() for k, _ in _parse_lines(text)}
         if "response" in names:
-            output = tuple(v for k, v in headers if k.lower() == "output")
-            return Response(tuple(headers), output)
+            return Response(text)
         if "event" in names:
-            return Event(tuple(headers))
-        return Message(tuple(headers))
+            return Event(text)
+        return Message(text)
 
     @staticmethod
     def _follows(text: str) -> Response:
@@ -253,19 +334,14 @@ class AMIParser:
         for line in text.replace("\r\n", "\n").split("\n"):
             if in_headers:
                 key, sep, value = line.partition(": ")
-                if sep and _HEADER_NAME.match(key) and key.lower() in (
-                    "response",
-                    "privilege",
-                    "actionid",
-                    "message",
-                ):
+                if sep and key.lower() in ("response", "privilege", "actionid", "message"):
                     headers.append((key, value))
                     continue
                 in_headers = False
             output.append(line)
         while output and not output[-1]:
             output.pop()
-        return Response(tuple(headers), tuple(output))
+        return Response("", tuple(headers), tuple(output))
 
 
 def check_value(name: str, value: str) -> str:
