@@ -116,7 +116,7 @@ class Classifier:
             )
         scores = self._model.scores(normalized[:MAX_MODEL_CHARS])
         mongolian = has_mongolian(text)
-        understood = han_count(normalized) > 0
+        understood = han_count(text) > 0  # digits read out as 一二三 do not count
 
         found = emergency_rules.detect(normalized)
         number: str | None = found.number
