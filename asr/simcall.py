@@ -128,3 +128,63 @@ async def play_call(
         with contextlib.suppress(Exception):
             await writer.wait_closed()
     return trace
+
+
+def trim_silence(pcm: bytes, sample_rate: int = 8000, threshold_dbfs: float = -45.0) -> bytes:
+    """Cut leading and trailing silence (20 ms windows below `threshold_dbfs`).
+
+    Synthesised utterances end with a few hundred ms of silence; trimming makes "end of
+    speech" the end of the data, so latency after end of speech is measured honestly.
+    """
+    from asr.endpoint import window_dbfs
+
+    window = int(sample_rate * FRAME_SECONDS) * 2
+    loud = [
+        i for i in range(0, len(pcm), window) if window_dbfs(pcm[i : i + window]) >= threshold_dbfs
+    ]
+    if not loud:
+        return b""
+    return pcm[loud[0] : loud[-1] + window]
+
+
+def synthesize_speech(text: str, voice: str = "ko", speed: int = 175) -> bytes:
+    """Speak `text` with espeak-ng and return 8 kHz 16-bit mono PCM (via sox).
+
+    For tests and benchmarks. Raises RuntimeError naming the missing tool.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    for tool in ("espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed; install the Debian package {tool}")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "speech.wav"
+        raw = Path(tmp) / "speech.raw"
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                "sox",
+                str(wav),
+                "-r",
+                "8000",
+                "-b",
+                "16",
+                "-c",
+                "1",
+                "-e",
+                "signed-integer",
+                "-t",
+                "raw",
+                str(raw),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return raw.read_bytes()
