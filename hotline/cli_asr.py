@@ -68,7 +68,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             transient=True,
         ) as progress:
             for file in files:
-                task = progress.add_task(file.name, total=None)
+                task = progress.add_task(file.name, total=0.0)
 
                 def report(done: float, total: float, task: Any = task) -> None:
                     progress.update(task, completed=done, total=total)
