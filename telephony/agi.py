@@ -282,7 +282,12 @@ class AGISession:
     def _on_connection_lost(self) -> None:
         for future in self._waiting.values():
             if not future.done():
-                future.set_exception(AMIConnectionLost(f"{self.channel}: AMI connection lost"))
+                future.set_exception(
+                    AMIConnectionLost(
+                        f"{self.channel}: AMI connection lost while a command was running; "
+                        "not re-sent"
+                    )
+                )
 
 
 CallHandler = Callable[[AGISession], Awaitable[None]]
@@ -293,10 +298,18 @@ class AsyncAGIServer:
     own task. A handler that fails leaves the call to the dialplan (ASYNCAGI BREAK), so the
     dialplan's own fallback reaches a human rather than silence."""
 
-    def __init__(self, ami: AMIClient, handler: CallHandler, *, command_timeout: float = 120.0):
+    def __init__(
+        self,
+        ami: AMIClient,
+        handler: CallHandler,
+        *,
+        command_timeout: float = 120.0,
+        reconnect_grace: float = 15.0,
+    ):
         self.ami = ami
         self.handler = handler
         self.command_timeout = command_timeout
+        self.reconnect_grace = reconnect_grace
         self.sessions: dict[str, AGISession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: list[Callable[[], None]] = []
@@ -355,10 +368,11 @@ class AsyncAGIServer:
             self.handler_failures += 1
             log.exception("call handler failed; handing the call back to the dialplan")
         finally:
-            if not session.ended and self.ami.connected:
-                # The handler returned without ending the call: let the dialplan go on
-                # rather than leave the caller in silence.
+            if not session.ended:
+                # The handler returned without ending the call (or lost AMI under it): let
+                # the dialplan go on, once AMI is back, rather than leave the caller in silence.
                 with contextlib.suppress(AGIError, AMIError, TimeoutError):
+                    await self.ami.wait_connected(self.reconnect_grace)
                     await session.command("ASYNCAGI BREAK", timeout=5)
             if self.sessions.get(session.channel) is session:
                 del self.sessions[session.channel]

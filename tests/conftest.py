@@ -1,0 +1,62 @@
+"""Shared fixtures: the real Asterisk sandbox, a controller wired to it, a carrier."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hotline.carrier import Carrier
+from hotline.sandbox import Sandbox
+from hotline.service import CallFlow, Service
+from hotline.settings import Settings, load_settings
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """The real hotline and carrier Asterisks (started if they are not running)."""
+    box = Sandbox(load_settings(), print)
+    box.up()
+    yield box
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(state_dir=tmp_path / "state")
+
+
+@pytest.fixture
+async def start_service(
+    sandbox: Sandbox, settings: Settings
+) -> AsyncIterator[Callable[..., Awaitable[Service]]]:
+    """Start a controller on the sandbox with a flow of the test's choosing."""
+    started: list[Service] = []
+
+    async def start(flow: CallFlow | None = None, **overrides: object) -> Service:
+        service = Service(settings.model_copy(update=overrides), flow)
+        await service.start()
+        await service.ami.wait_connected(10)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        await service.stop()
+
+
+@pytest.fixture
+async def carrier(sandbox: Sandbox) -> AsyncIterator[Carrier]:
+    async with Carrier.from_settings(load_settings()) as c:
+        yield c
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll until `predicate()` holds; fail the test with `what` when it does not."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.05)
