@@ -1,11 +1,10 @@
 """The web API. HTTP errors exist only here; roles are checked per route."""
 
-
 import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Query, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import generate_latest
@@ -52,7 +51,9 @@ def create_app(service: Service) -> FastAPI:
         user = await asyncio.to_thread(user_for_token, service.sessions, credentials.credentials)
         if user is None:
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "unknown token", headers={"WWW-Authenticate": "Bearer"}
+                status.HTTP_401_UNAUTHORIZED,
+                "unknown token",
+                headers={"WWW-Authenticate": "Bearer"},
             )
         return user
 
@@ -118,10 +119,11 @@ def create_app(service: Service) -> FastAPI:
         return await asyncio.to_thread(query)
 
     @app.get("/api/calls/{unique_id}")
-    async def get_call(unique_id: str, user: CallReader, request: Request) -> CallOut:
+    async def get_call(unique_id: str, user: CallReader) -> CallOut:
         def query() -> Call | None:
             with service.sessions() as session:
-                return session.get(Call, unique_id)
+                call: Call | None = session.get(Call, unique_id)
+                return call
 
         call = await asyncio.to_thread(query)
         if call is None:

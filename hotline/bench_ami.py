@@ -151,7 +151,10 @@ PARSERS: dict[str, tuple[Callable[[bytes, int], list[Any]], Callable[[Any], Cano
 
 def _panoramisk_view(canon: Canon) -> Canon:
     # panoramisk documents that it URL-decodes a "Result" header; that is not an error.
-    return {k: ([unquote(v).strip() for v in vs] if k.lower() == "result" else vs) for k, vs in canon.items()}
+    return {
+        k: ([unquote(v).strip() for v in vs] if k.lower() == "result" else vs)
+        for k, vs in canon.items()
+    }
 
 
 def _asterisk_ami_view(canon: Canon) -> Canon:
@@ -180,7 +183,7 @@ def run_bench(fixture: Path, *, repeat: int = 20, chunk: int = 1400) -> dict[str
         "panoramisk 1.4": _panoramisk_view,
         "asterisk-ami 0.1.7": _asterisk_ami_view,
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, (parse, canon) in PARSERS.items():
         parse(stream[:20000], chunk)  # warm-up
         elapsed = float("inf")

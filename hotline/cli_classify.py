@@ -34,7 +34,7 @@ def _result(classifier: Any, text: str, explain: bool) -> dict[str, Any]:
         analysis = classifier.analyse(text)
     except ClassifyError as exc:
         return _error_object(exc.error_id, str(exc))
-    out = analysis.classification.to_dict()
+    out: dict[str, Any] = analysis.classification.to_dict()
     if explain:
         out["explanation"] = analysis.explanation
         out["evidence"] = list(analysis.evidence)

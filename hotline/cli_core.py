@@ -30,7 +30,9 @@ def _progress(message: str) -> None:
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    sandbox_app = typer.Typer(help="The local Asterisk sandbox (hotline + carrier).", no_args_is_help=True)
+    sandbox_app = typer.Typer(
+        help="The local Asterisk sandbox (hotline + carrier).", no_args_is_help=True
+    )
     users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
     db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
     app.add_typer(sandbox_app, name="sandbox")
@@ -48,7 +50,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def serve(
         sandbox: Annotated[
             bool | None,
-            typer.Option(help="Start the local Asterisk sandbox (default: unless HOTLINE_AMI_HOST is set)."),
+            typer.Option(
+                help="Start the local Asterisk sandbox (default: unless HOTLINE_AMI_HOST is set)."
+            ),
         ] = None,
     ) -> None:
         """Run the controller and its web API in the foreground until Ctrl-C."""
@@ -222,5 +226,7 @@ def _print_status(box: object) -> None:
     for col in ("asterisk", "running", "pid", "AMI port", "AMI answers"):
         table.add_column(col)
     for s in box.status():
-        table.add_row(s.name, str(s.running), str(s.pid or "-"), str(s.ami_port), str(s.ami_answers))
+        table.add_row(
+            s.name, str(s.running), str(s.pid or "-"), str(s.ami_port), str(s.ami_answers)
+        )
     Console(file=sys.stderr).print(table)

@@ -89,7 +89,9 @@ class Sandbox:
                 "run as root, or point HOTLINE_AMI_HOST at an existing Asterisk"
             )
         if shutil.which("debootstrap") is None:
-            raise SandboxError("debootstrap is missing: run `make deps` (apt-get install debootstrap)")
+            raise SandboxError(
+                "debootstrap is missing: run `make deps` (apt-get install debootstrap)"
+            )
         self.dir.mkdir(parents=True, exist_ok=True)
         staging = self.dir / "root.partial"
         if staging.exists():
@@ -98,10 +100,21 @@ class Sandbox:
         self._run(["debootstrap", "--variant=minbase", "sid", str(staging)], "debootstrap")
         self._progress("installing Asterisk 22 into the tree (about 15 s)")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        self._run(["chroot", str(staging), "apt-get", *APT_OPTS, "update", "-qq"], "apt-get update", env)
         self._run(
-            ["chroot", str(staging), "apt-get", *APT_OPTS, "install", "-y", "-qq",
-             "--no-install-recommends", *PACKAGES],
+            ["chroot", str(staging), "apt-get", *APT_OPTS, "update", "-qq"], "apt-get update", env
+        )
+        self._run(
+            [
+                "chroot",
+                str(staging),
+                "apt-get",
+                *APT_OPTS,
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                *PACKAGES,
+            ],
             "apt-get install asterisk",
             env,
         )
@@ -245,7 +258,9 @@ class Sandbox:
                     return
             time.sleep(0.2)
         tail = (self.host_path(name, "log") / "console.log").read_text(errors="replace")[-2000:]
-        raise SandboxError(f"the {name} Asterisk did not answer AMI within 60 s; its console:\n{tail}")
+        raise SandboxError(
+            f"the {name} Asterisk did not answer AMI within 60 s; its console:\n{tail}"
+        )
 
     def stop(self, name: str) -> None:
         pid = self.pid(name)

@@ -41,12 +41,15 @@ class Metrics:
             "hotline_ami_connected", "1 when the AMI connection is up", registry=self.registry
         )
         self.ami_connects = Counter(
-            "hotline_ami_connects", "AMI logins (the first and every reconnect)",
+            "hotline_ami_connects",
+            "AMI logins (the first and every reconnect)",
             registry=self.registry,
         )
         self.call_seconds = Histogram(
-            "hotline_call_duration_seconds", "Time a call spends with the controller",
-            buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600), registry=self.registry,
+            "hotline_call_duration_seconds",
+            "Time a call spends with the controller",
+            buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+            registry=self.registry,
         )
 
 
@@ -120,9 +123,7 @@ class Service:
             record.ended_at = db.utcnow()
             self.metrics.active_calls.dec()
             self.metrics.calls_ended.labels(record.outcome).inc()
-            self.metrics.call_seconds.observe(
-                (record.ended_at - record.started_at).total_seconds()
-            )
+            self.metrics.call_seconds.observe((record.ended_at - record.started_at).total_seconds())
             await self.call_log.save(record)
 
     def health(self) -> dict[str, bool]:

@@ -94,16 +94,13 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
 
-    @field_validator(
-        "ami_user", "ami_secret", "carrier_ami_user", "carrier_ami_secret", "ami_host"
-    )
+    @field_validator("ami_user", "ami_secret", "carrier_ami_user", "carrier_ami_secret", "ami_host")
     @classmethod
     def _single_line(cls, value: str, info: Any) -> str:
         # These are written into Asterisk's config files and AMI logins.
         if not _SAFE_VALUE.match(value):
             raise ValueError(
-                f"{info.field_name} must be one line without ';', '[', ']' or '=' "
-                f"(got {value!r})"
+                f"{info.field_name} must be one line without ';', '[', ']' or '=' (got {value!r})"
             )
         return value
 

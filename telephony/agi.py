@@ -144,9 +144,8 @@ class AGISession:
 
     @property
     def called_number(self) -> str:
-        return self.env.get("dnid") if _known(self.env.get("dnid", "")) else self.env.get(
-            "extension", ""
-        ) or ""
+        dnid = _known(self.env.get("dnid", ""))
+        return dnid or self.env.get("extension", "")
 
     @property
     def hung_up(self) -> bool:
@@ -239,7 +238,9 @@ class AGISession:
         when relative)."""
         await self.exec("MixMonitor", f"{filename},{options}")
 
-    async def audiosocket(self, stream_id: str, host: str, port: int, *, timeout: float = 600) -> None:
+    async def audiosocket(
+        self, stream_id: str, host: str, port: int, *, timeout: float = 600
+    ) -> None:
         """Stream the caller's audio to an AudioSocket server until it closes the socket."""
         await self.exec("AudioSocket", f"{stream_id},{host}:{port}", timeout=timeout)
 

@@ -18,8 +18,8 @@ would let the value inject extra headers or a whole extra action (AMI injection)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
 from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -86,7 +86,7 @@ class Message:
         return f"{type(self).__name__}({self.headers!r})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.headers == self.headers  # type: ignore[attr-defined]
+        return isinstance(other, Message) and type(other) is type(self) and other.headers == self.headers
 
     def __hash__(self) -> int:
         return hash((type(self), self.headers))
@@ -129,6 +129,7 @@ class Message:
     @property
     def action_id(self) -> str | None:
         return self.get("ActionID")
+
 
 class Response(Message):
     """The answer to an action. `output` holds command output (``Output`` headers or the

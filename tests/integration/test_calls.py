@@ -97,9 +97,11 @@ async def test_killed_ami_connection_reconnects_and_the_call_in_progress_fails_o
     channels_in_fallback: list[str] = []
     service.ami.on_event(
         "Newexten",
-        lambda e: channels_in_fallback.append(e["Channel"])
-        if e.get("Context") == "hotline-fallback"
-        else None,
+        lambda e: (
+            channels_in_fallback.append(e["Channel"])
+            if e.get("Context") == "hotline-fallback"
+            else None
+        ),
     )
     try:
         await carrier.call(number="13600000001", digits="", delay=1, hold=15)
@@ -117,7 +119,9 @@ async def test_killed_ami_connection_reconnects_and_the_call_in_progress_fails_o
         # A later call works end to end on the new connection.
         await carrier.call(number="13600000002", name="王五", digits="3", delay=2.5, hold=8)
         await wait_for(
-            lambda: calls_in_db(service).get("13600000002", Call(outcome="")).outcome == "completed",
+            lambda: (
+                calls_in_db(service).get("13600000002", Call(outcome="")).outcome == "completed"
+            ),
             20,
             "a later call to complete",
         )
@@ -126,7 +130,9 @@ async def test_killed_ami_connection_reconnects_and_the_call_in_progress_fails_o
         await proxy.stop()
 
 
-async def test_agi_commands_fail_cleanly_after_the_caller_hangs_up(start_service, carrier: Carrier) -> None:
+async def test_agi_commands_fail_cleanly_after_the_caller_hangs_up(
+    start_service, carrier: Carrier
+) -> None:
     outcome: list[str] = []
 
     async def flow(session: AGISession, record: CallRecord) -> None:
@@ -143,7 +149,9 @@ async def test_agi_commands_fail_cleanly_after_the_caller_hangs_up(start_service
     await wait_for(lambda: bool(outcome), 15, "the flow to notice the hang-up")
     assert outcome == ["ChannelHungUp"]
     await wait_for(
-        lambda: calls_in_db(service).get("13600000009", Call(outcome="")).outcome == "caller_hung_up",
+        lambda: (
+            calls_in_db(service).get("13600000009", Call(outcome="")).outcome == "caller_hung_up"
+        ),
         10,
         "the call to be recorded as hung up by the caller",
     )

@@ -34,7 +34,9 @@ class TCPProxy:
         s_reader, s_writer = await asyncio.open_connection(*self.target)
         self._writers.update((c_writer, s_writer))
 
-        async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: bool) -> None:
+        async def pump(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: bool
+        ) -> None:
             try:
                 while data := await reader.read(65536):
                     if record and self.on_server_bytes:

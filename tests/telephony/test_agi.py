@@ -22,7 +22,9 @@ from telephony.ami_protocol import AMIInjectionError
         ("511 Command Not Permitted on a dead channel or intercept routine", 511, "", None, None),
     ],
 )
-def test_reply_lines(line: str, code: int, value: str, data: str | None, extra: dict[str, str] | None) -> None:
+def test_reply_lines(
+    line: str, code: int, value: str, data: str | None, extra: dict[str, str] | None
+) -> None:
     result = AGIResult.parse(line + "\n")
     assert result.code == code
     assert result.value == value

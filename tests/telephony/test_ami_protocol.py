@@ -104,7 +104,11 @@ def test_legacy_follows_response_keeps_free_text_with_blank_lines() -> None:
         response = messages[1]
         assert isinstance(response, Response)
         assert response.action_id == "7"
-        assert response.output == ("Name/username             Host", "", "6001/6001   127.0.0.1: 5060")
+        assert response.output == (
+            "Name/username             Host",
+            "",
+            "6001/6001   127.0.0.1: 5060",
+        )
         assert isinstance(messages[2], Event) and messages[2].name == "Ping"
 
 
@@ -156,11 +160,19 @@ def test_injection_through_a_variable_is_refused() -> None:
 
 
 def test_action_round_trips_with_chinese_text() -> None:
-    data = build_action("Originate", "42", {"CallerID": '"张三" <13800138000>', "Skip": None}, variables={"TAG": "投诉"})
-    assert data == (
-        'Action: Originate\r\nActionID: 42\r\nCallerID: "张三" <13800138000>\r\n'
-        "Variable: TAG=投诉\r\n\r\n"
-    ).encode()
+    data = build_action(
+        "Originate",
+        "42",
+        {"CallerID": '"张三" <13800138000>', "Skip": None},
+        variables={"TAG": "投诉"},
+    )
+    assert (
+        data
+        == (
+            'Action: Originate\r\nActionID: 42\r\nCallerID: "张三" <13800138000>\r\n'
+            "Variable: TAG=投诉\r\n\r\n"
+        ).encode()
+    )
 
 
 # ---- property-based --------------------------------------------------------------------
@@ -186,7 +198,9 @@ names = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,12}", fullmatch=True)
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.lists(st.tuples(names, header_text), min_size=1, max_size=6), min_size=1, max_size=6),
+    st.lists(
+        st.lists(st.tuples(names, header_text), min_size=1, max_size=6), min_size=1, max_size=6
+    ),
     st.data(),
 )
 def test_valid_messages_split_anywhere_parse_the_same(

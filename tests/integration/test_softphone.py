@@ -1,0 +1,58 @@
+"""A pyVoIP softphone registers to the hotline Asterisk and calls 12345."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from pyVoIP.VoIP import PhoneStatus, VoIPPhone
+from sqlalchemy import select
+
+from hotline.db import Call
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.sandbox
+
+
+async def test_pyvoip_phone_registers_and_its_call_reaches_the_controller(
+    start_service, settings, sandbox
+) -> None:
+    service = await start_service()
+    phone = VoIPPhone(
+        settings.sip_bind,
+        settings.sip_port,
+        "6001",
+        settings.phones["6001"],
+        myIP="127.0.0.1",
+        sipPort=15070,
+        rtpPortLow=22000,
+        rtpPortHigh=22100,
+    )
+    await asyncio.to_thread(phone.start)
+    try:
+        deadline = time.monotonic() + 10
+        while phone.get_status() != PhoneStatus.REGISTERED and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert phone.get_status() == PhoneStatus.REGISTERED
+        contacts = sandbox.cli("hotline", "pjsip show contacts")
+        assert "6001/sip:" in contacts
+
+        await asyncio.to_thread(phone.call, "12345")
+
+        def outcome() -> str:
+            with service.sessions() as session:
+                call = session.scalar(select(Call).where(Call.caller_number == "6001"))
+                return call.outcome if call else ""
+
+        # The phone sends no digit: the controller times out on the key press and says goodbye.
+        await wait_for(lambda: outcome() == "completed", 25, "the softphone's call to complete")
+        with service.sessions() as session:
+            call = session.scalar(select(Call).where(Call.caller_number == "6001"))
+            assert call is not None
+            assert [s["step"] for s in call.path][:2] == ["answer", "play"]
+            assert {"step": "digits", "value": None} in [
+                {"step": s["step"], "value": s.get("value")} for s in call.path
+            ]
+    finally:
+        await asyncio.to_thread(phone.stop)
