@@ -1,0 +1,198 @@
+"""Live streaming through the real asyncio AudioSocket server over real TCP sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from asr_speech_helpers import SPOKEN, word_overlap
+
+from asr import (
+    AudioSocketServer,
+    DecodersBusy,
+    EndReason,
+    FinalTranscript,
+    PartialTranscript,
+    SpeechEngine,
+    SpeechStepError,
+)
+from asr.simcall import play_call
+from telephony.audiosocket import Audio, Hangup, Uuid
+
+
+async def test_speech_then_silence_ends_on_silence_with_the_transcript(
+    server: AudioSocketServer, speech: bytes
+) -> None:
+    call = uuid.uuid4()
+    async with server.events.subscribe() as events:
+        step = server.expect(call, silence_ms=500, max_seconds=20)
+        trace = await play_call("127.0.0.1", server.port, call, speech, tail_seconds=5)
+        result = await asyncio.wait_for(step.result(), 5)
+
+        assert result.reason is EndReason.SILENCE
+        assert "엄마" in result.transcript.text.split()
+        assert word_overlap(SPOKEN, result.transcript.text) >= 0.5
+        assert result.transcript.words
+        # The server hung up on the caller, and did so promptly after speech ended.
+        assert trace.server_hangup
+        assert trace.speech_sent_at is not None
+        latency = result.finished_at - trace.speech_sent_at
+        assert 0.45 <= latency <= 0.5 + 1.0, latency
+        # Audio stopped counting at the end point, not when the caller's audio ran out.
+        assert result.transcript.audio_seconds < len(speech) / 16000 + 0.5 + 0.3
+        assert result.speech_ended_at == pytest.approx(len(speech) / 16000, abs=0.1)
+
+        seen = []
+        while (event := events.get_nowait()) is not None:
+            seen.append(event)
+    partials = [e for e in seen if isinstance(e, PartialTranscript)]
+    finals = [e for e in seen if isinstance(e, FinalTranscript)]
+    assert partials and all(e.call_id == call for e in partials)
+    assert any("엄마" in e.text for e in partials)
+    assert [f.result for f in finals] == [result]
+    assert server.engine.stats.active == 0
+
+
+async def test_hash_key_ends_the_step_and_other_keys_are_kept(
+    server: AudioSocketServer, speech: bytes
+) -> None:
+    call = uuid.uuid4()
+    step = server.expect(call, silence_ms=2000)
+    trace = await play_call(
+        "127.0.0.1", server.port, call, speech, keys=((0.3, "1"), (0.5, "2"), (0.8, "#"))
+    )
+    result = await step
+    assert result.reason is EndReason.DTMF
+    assert result.digits == "12"
+    assert trace.server_hangup
+    assert result.transcript.audio_seconds == pytest.approx(0.8, abs=0.1)
+
+
+async def test_hangup_ends_the_step(server: AudioSocketServer, speech: bytes) -> None:
+    call = uuid.uuid4()
+    step = server.expect(call, silence_ms=2000)
+    await play_call("127.0.0.1", server.port, call, speech, hangup_at=1.0)
+    result = await step
+    assert result.reason is EndReason.HANGUP
+    assert result.transcript.audio_seconds == pytest.approx(1.0, abs=0.1)
+
+
+async def test_closing_the_socket_counts_as_hangup(server: AudioSocketServer) -> None:
+    call = uuid.uuid4()
+    step = server.expect(call)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(bytes(Uuid(call)) + bytes(Audio(b"\x00" * 320)))
+    await writer.drain()
+    writer.close()
+    result = await asyncio.wait_for(step.result(), 5)
+    assert result.reason is EndReason.HANGUP
+
+
+async def test_max_duration_ends_continuous_speech(
+    server: AudioSocketServer, speech: bytes
+) -> None:
+    call = uuid.uuid4()
+    step = server.expect(call, max_seconds=1.5, silence_ms=500)
+    started = time.monotonic()
+    await play_call("127.0.0.1", server.port, call, speech * 3)
+    result = await step
+    assert result.reason is EndReason.MAX_DURATION
+    assert result.transcript.audio_seconds == pytest.approx(1.5, abs=0.05)
+    assert time.monotonic() - started < 3.0
+    assert result.transcript.text  # what was said up to the limit is kept
+
+
+async def test_all_decoders_busy_is_refused_at_once_and_counted(
+    model: object, speech: bytes
+) -> None:
+    engine = SpeechEngine(model, max_streams=1, threads=1)  # type: ignore[arg-type]
+    server = AudioSocketServer(engine)
+    await server.start()
+    try:
+        first = uuid.uuid4()
+        step = server.expect(first, silence_ms=300)
+        started = time.monotonic()
+        with pytest.raises(DecodersBusy, match="use the DTMF path or transfer"):
+            server.expect(uuid.uuid4())
+        assert time.monotonic() - started < 0.05
+        assert engine.stats.refused == 1 and server.counters["refused_busy"] == 1
+        # The step that got the decoder still works, and frees it when it ends.
+        await play_call("127.0.0.1", server.port, first, speech)
+        assert (await step).reason is EndReason.SILENCE
+        assert engine.stats.active == 0
+        server.expect(uuid.uuid4()).cancel()
+        assert engine.stats.active == 0
+    finally:
+        await server.stop()
+        engine.shutdown()
+
+
+async def test_a_stream_that_never_connects_fails_the_step_and_frees_the_decoder(
+    engine: SpeechEngine,
+) -> None:
+    server = AudioSocketServer(engine, connect_timeout=0.2)
+    await server.start()
+    try:
+        step = server.expect(uuid.uuid4())
+        with pytest.raises(SpeechStepError, match="did not open the AudioSocket stream"):
+            await step
+        assert engine.stats.active == 0
+    finally:
+        await server.stop()
+
+
+async def test_unexpected_uuid_is_hung_up(server: AudioSocketServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(bytes(Uuid(uuid.uuid4())))
+    await writer.drain()
+    reply = await asyncio.wait_for(reader.read(), 5)
+    assert reply == bytes(Hangup())
+    writer.close()
+    assert server.counters["unexpected"] == 1
+
+
+async def test_garbage_instead_of_a_uuid_frame_is_dropped(server: AudioSocketServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET / HTTP/1.1\r\n\r\n")
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    assert server.counters["bad_start"] == 1
+
+
+async def test_stop_cancels_live_connections_and_fails_their_steps(
+    engine: SpeechEngine, speech: bytes
+) -> None:
+    server = AudioSocketServer(engine)
+    await server.start()
+    call = uuid.uuid4()
+    step = server.expect(call, silence_ms=5000)
+    caller = asyncio.create_task(play_call("127.0.0.1", server.port, call, speech, tail_seconds=30))
+    await asyncio.sleep(0.5)
+    waiting = server.expect(uuid.uuid4())
+    await asyncio.wait_for(server.stop(), 5)
+    with pytest.raises(SpeechStepError):
+        await step
+    with pytest.raises(SpeechStepError, match="server stopped"):
+        await waiting
+    assert engine.stats.active == 0
+    await asyncio.wait_for(caller, 15)
+
+
+async def test_concurrent_calls_get_their_own_transcripts(
+    server: AudioSocketServer, speech: bytes
+) -> None:
+    calls = [uuid.uuid4() for _ in range(3)]
+    steps = [server.expect(c, silence_ms=500) for c in calls]
+    clips = [speech, b"\x00\x00" * 8000 + speech, speech]
+    await asyncio.gather(
+        *(
+            play_call("127.0.0.1", server.port, c, clip)
+            for c, clip in zip(calls, clips, strict=True)
+        )
+    )
+    results = [await s for s in steps]
+    assert [r.call_id for r in results] == calls
+    assert all(r.reason is EndReason.SILENCE and "엄마" in r.transcript.text for r in results)
