@@ -51,7 +51,7 @@ def load_pcm(path: str | os.PathLike[str], sample_rate: int) -> bytes:
         with warnings.catch_warnings():
             # pydub imports the deprecated audioop module; that is pydub's concern.
             warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
-            from pydub import AudioSegment  # type: ignore[import-untyped]
+            from pydub import AudioSegment  # type: ignore[import-untyped,unused-ignore]
 
         # pydub reads plain PCM WAV itself and hands every other format to ffmpeg.
         segment = AudioSegment.from_file(str(file))

@@ -117,7 +117,7 @@ class SpeechEngine:
 
 
 def _new_recogniser(model: Any, sample_rate: int) -> Any:
-    import vosk  # type: ignore[import-untyped]
+    import vosk  # type: ignore[import-untyped,unused-ignore]
 
     recogniser = vosk.KaldiRecognizer(model, float(sample_rate))
     recogniser.SetWords(True)

@@ -125,7 +125,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     """Check and load a model directory (blocking, seconds). Raises ModelError."""
     model_dir = check_model_dir(path)
     sample_rate = model_sample_rate(model_dir)
-    import vosk  # type: ignore[import-untyped]
+    import vosk  # type: ignore[import-untyped,unused-ignore]
 
     vosk.SetLogLevel(-1)
     started = time.perf_counter()
