@@ -34,7 +34,7 @@ def _load(model: Path | None, console: Console) -> LoadedModel:
         with console.status(f"loading speech model {path}"):
             return load_model(path)
     except ModelError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -77,7 +77,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                     result = transcribe_file(loaded, file, progress=report)
                 except AudioFileError as exc:
                     failed += 1
-                    err.print(f"[red]error:[/red] {exc}")
+                    err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
                     results.append({"file": str(file), "error": str(exc)})
                     continue
                 finally:
@@ -99,7 +99,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Load the speech model and report path, sample rate, size and load time."""
         console = Console()
         loaded = _load(model, Console(stderr=True))
-        info = {
+        info: dict[str, object] = {
             "path": str(loaded.path),
             "sample_rate": loaded.sample_rate,
             "size_bytes": loaded.size_bytes,
@@ -111,7 +111,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         table = Table(show_header=False)
         table.add_column("what")
         table.add_column("value", overflow="fold")
-        table.add_row("path", info["path"])
+        table.add_row("path", str(loaded.path))
         table.add_row("sample rate", f"{loaded.sample_rate} Hz")
         table.add_row("size on disk", f"{loaded.size_bytes / 1e6:.1f} MB")
         table.add_row("load time", f"{loaded.load_seconds:.2f} s")

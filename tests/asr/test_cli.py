@@ -1,0 +1,59 @@
+"""The `hotline asr` commands, run through the real CLI with the real model."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from asr import LoadedModel
+from hotline.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def session_model(model: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> LoadedModel:
+    # The commands load the model themselves; reuse the session's copy (600 MB, 2 s).
+    monkeypatch.setattr("hotline.cli_asr.load_model", lambda path: model)
+    return model
+
+
+def test_transcribe_json(session_model: LoadedModel, speech: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "complaint.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(speech)
+    result = runner.invoke(app, ["asr", "transcribe", "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout[result.stdout.index("[") :])
+    assert payload[0]["file"] == str(path)
+    assert "엄마" in payload[0]["text"] and payload[0]["words"]
+
+
+def test_transcribe_reports_a_bad_file_and_fails(
+    session_model: LoadedModel, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["asr", "transcribe", str(tmp_path / "gone.wav")])
+    assert result.exit_code == 1
+    assert "gone.wav: no such file" in result.output
+
+
+def test_model_command_reports_the_model(session_model: LoadedModel) -> None:
+    result = runner.invoke(app, ["asr", "model", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    assert info["sample_rate"] == 16000 and info["size_bytes"] > 100_000_000
+
+
+def test_model_command_with_a_missing_model(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["asr", "model"], env={"HOTLINE_VOSK_MODEL": str(tmp_path / "nowhere")}
+    )
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "HOTLINE_VOSK_MODEL" in result.output
