@@ -203,13 +203,20 @@ class Sandbox:
             pid = int(pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
+        # The pid file may be stale and the number reused: only an Asterisk running with this
+        # instance's configuration counts (never signal anything else).
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
             return None
-        except PermissionError:
-            return pid
-        return pid
+        conf = f"/etc/{name}-asterisk/asterisk.conf".encode()
+        if not cmdline or not cmdline[0].endswith(b"asterisk") or conf not in cmdline:
+            return None
+        try:
+            root = Path(f"/proc/{pid}/root").resolve()
+        except OSError:
+            return None
+        return pid if root == self.root.resolve() else None
 
     def cli(self, name: str, command: str, timeout: float = 20) -> str:
         """Run an Asterisk CLI command in instance `name` (asterisk -rx)."""
@@ -240,6 +247,13 @@ class Sandbox:
                 return
             self._progress(f"{name} Asterisk: configuration changed, restarting")
             self.stop(name)
+        if self.ami_answers(name):
+            raise SandboxError(
+                f"port {self.ami_port(name)} already answers AMI, but not from this sandbox "
+                f"({self.dir}): another Asterisk is running there. Stop it (e.g. "
+                "`hotline sandbox down` in the other checkout) or choose other ports "
+                "(HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_CARRIER_AMI_PORT, ...)"
+            )
         self._progress(f"starting the {name} Asterisk (AMI on 127.0.0.1:{self.ami_port(name)})")
         log = (self.host_path(name, "log") / "console.log").open("ab")
         subprocess.Popen(

@@ -43,7 +43,7 @@ def _analyzer(text: str) -> list[str]:
     return features(text)
 
 
-def _fit(x: object, y: "Sequence[str] | np.ndarray", balanced: bool) -> LogisticRegression:
+def _fit(x: object, y: Sequence[str] | np.ndarray, balanced: bool) -> LogisticRegression:
     clf = LogisticRegression(
         C=C_REGULARISATION,
         max_iter=3000,
