@@ -86,7 +86,11 @@ class Message:
         return f"{type(self).__name__}({self.headers!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Message) and type(other) is type(self) and other.headers == self.headers
+        return (
+            isinstance(other, Message)
+            and type(other) is type(self)
+            and other.headers == self.headers
+        )
 
     def __hash__(self) -> int:
         return hash((type(self), self.headers))
