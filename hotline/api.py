@@ -4,18 +4,16 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, status
+from fastapi import FastAPI, HTTPException, Query, status
 from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import generate_latest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from hotline.auth import Role, mask_number, user_for_token
+from hotline.api_deps import CurrentUser, require
+from hotline.auth import Role, mask_number
 from hotline.db import Call, User
 from hotline.service import Service
-
-_bearer = HTTPBearer(auto_error=False)
 
 
 class CallOut(BaseModel):
@@ -38,34 +36,6 @@ class CallPage(BaseModel):
 def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="hotline12345", version="0.1.0")
     app.state.service = service
-
-    async def current_user(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> User:
-        if credentials is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "missing bearer token (create one with `hotline users create NAME --role ROLE`)",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        user = await asyncio.to_thread(user_for_token, service.sessions, credentials.credentials)
-        if user is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "unknown token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return user
-
-    def require(*roles: Role) -> Any:
-        async def check(user: Annotated[User, Depends(current_user)]) -> User:
-            if user.role not in roles:
-                raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
-            return user
-
-        return Depends(check)
-
-    CurrentUser = Annotated[User, Depends(current_user)]
     CallReader = Annotated[User, require(Role.admin, Role.supervisor, Role.ops)]
 
     @app.get("/healthz")

@@ -69,8 +69,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema at `url` up to `revision` with Alembic."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the schema at `url` up to `revision` with Alembic.
+
+    Each feature keeps its tables on its own branch from revision 0001 (``branch_labels``), so
+    the default target is every head."""
     from alembic import command
     from alembic.config import Config
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -16,10 +17,16 @@ from hotline.settings import Settings, load_settings
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """The real hotline and carrier Asterisks (started if they are not running)."""
+    """The real hotline and carrier Asterisks (started if they are not running).
+
+    A test run holds a lock on the sandbox while it uses it: two controllers on one Asterisk
+    would both take every call."""
     box = Sandbox(load_settings(), print)
-    box.up()
-    yield box
+    box.dir.mkdir(parents=True, exist_ok=True)
+    with open(box.dir / "tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        box.up()
+        yield box
 
 
 @pytest.fixture
