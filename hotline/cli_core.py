@@ -92,7 +92,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
         box = Sandbox(_settings(), _progress)
         try:
-            box.up()
+            with box.lock():  # waits while a test run uses the sandbox
+                box.up()
         except SandboxError as exc:
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from None

@@ -13,13 +13,15 @@ and that nothing is mounted below it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,6 +292,26 @@ class Sandbox:
             time.sleep(0.1)
         if self.pid(name) is not None:
             os.kill(pid, 9)
+
+    # ---- helpers for tests and tools --------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the sandbox for one user at a time (a test run, a restart): two controllers
+        on one Asterisk would both take every call."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "tests.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def carrier_sound(self, source: Path, name: str) -> str:
+        """Copy a WAV file (8 kHz mono 16-bit) where the carrier can play it; return the
+        name to give as CALL_AUDIO (an absolute path inside the tree, without extension)."""
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+            raise SandboxError(f"sound name {name!r}: use letters, digits, '-' and '_'")
+        folder = self.root / "var/lib/carrier-sounds"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, folder / f"{name}.wav")
+        return f"/var/lib/carrier-sounds/{name}"
 
     # ---- commands ----------------------------------------------------------------------
     def up(self) -> None:

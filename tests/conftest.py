@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -22,9 +21,7 @@ def sandbox() -> Iterator[Sandbox]:
     A test run holds a lock on the sandbox while it uses it: two controllers on one Asterisk
     would both take every call."""
     box = Sandbox(load_settings(), print)
-    box.dir.mkdir(parents=True, exist_ok=True)
-    with open(box.dir / "tests.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with box.lock():
         box.up()
         yield box
 
