@@ -58,6 +58,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         """Run the controller and its web API in the foreground until Ctrl-C."""
         from hotline import logs
         from hotline.sandbox import Sandbox, SandboxError
+        from hotline.service import ServiceStartError
         from hotline.service import serve as run
 
         settings = _settings()
@@ -81,6 +82,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             asyncio.run(run(settings))
         except KeyboardInterrupt:
             pass
+        except ServiceStartError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
         finally:
             for name in started:
                 box.stop(name)

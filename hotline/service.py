@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_model
+from asr.model import default_model_path
 from hotline import db
 from hotline.calls import CallLog, CallRecord, basic_flow
 from hotline.settings import Settings
@@ -53,9 +55,23 @@ class Metrics:
         )
 
 
+class ServiceStartError(RuntimeError):
+    """The controller cannot start; the message says what to fix."""
+
+
 class Service:
-    def __init__(self, settings: Settings, flow: CallFlow | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        flow: CallFlow | None = None,
+        *,
+        speech_model: LoadedModel | None = None,
+    ) -> None:
         self.settings = settings
+        self._speech_model = speech_model
+        #: the AudioSocket server of speech steps (None when speech is disabled)
+        self.speech: AudioSocketServer | None = None
+        self.speech_engine: SpeechEngine | None = None
         self.engine = db.make_engine(settings.database_url)
         self.sessions = db.session_factory(self.engine)
         self.metrics = Metrics()
@@ -74,9 +90,40 @@ class Service:
         self._connector: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Migrate the database, load the speech model, listen for AudioSocket streams and
+        start taking calls. Raises ServiceStartError (e.g. a missing speech model)."""
         await asyncio.to_thread(db.upgrade, self.settings.database_url)
+        if self.settings.speech_enabled:
+            await self._start_speech()
         self.agi.start()
         self._connector = asyncio.create_task(self._connect_ami(), name="ami-connect")
+
+    async def _start_speech(self) -> None:
+        settings = self.settings
+        model = self._speech_model
+        if model is None:
+            try:
+                path = settings.vosk_model or default_model_path({})
+                model = await asyncio.to_thread(load_model, path)
+            except ModelError as exc:
+                raise ServiceStartError(
+                    f"speech recognition cannot start: {exc} "
+                    "(set HOTLINE_VOSK_MODEL to a Vosk model directory, "
+                    "or HOTLINE_SPEECH_ENABLED=false to run without speech)"
+                ) from None
+        self.speech_engine = SpeechEngine(
+            model, max_streams=settings.speech_max_streams, threads=settings.speech_threads
+        )
+        self.speech = AudioSocketServer(
+            self.speech_engine, host=settings.audiosocket_host, port=settings.audiosocket_port
+        )
+        try:
+            await self.speech.start()
+        except OSError as exc:
+            raise ServiceStartError(
+                f"cannot listen for AudioSocket on {settings.audiosocket_host}:"
+                f"{settings.audiosocket_port}: {exc} (set HOTLINE_AUDIOSOCKET_PORT)"
+            ) from None
 
     async def _connect_ami(self) -> None:
         delay = 0.5
@@ -96,6 +143,10 @@ class Service:
                 await self._connector
         await self.agi.stop()
         await self.ami.close()
+        if self.speech is not None:
+            await self.speech.stop()
+        if self.speech_engine is not None:
+            self.speech_engine.shutdown()
         self.call_log.close()
         self.engine.dispose()
 
@@ -137,7 +188,11 @@ async def serve(settings: Settings, flow: CallFlow | None = None) -> None:
     from hotline.api import create_app
 
     service = Service(settings, flow)
-    await service.start()
+    try:
+        await service.start()
+    except BaseException:
+        await service.stop()
+        raise
     config = uvicorn.Config(
         create_app(service),
         host=settings.api_host,

@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = Field(15090, ge=1, le=65535)
+    # Speech: the Vosk model directory (unset: the development model package, if installed).
     vosk_model: Path | None = None
+    speech_enabled: bool = True
+    speech_max_streams: int = Field(8, ge=1, le=256)
+    speech_threads: int | None = Field(None, ge=1, le=64)
     timezone: str = "Asia/Shanghai"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False

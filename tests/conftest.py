@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from asr import LoadedModel, default_model_path, load_model
 from hotline.carrier import Carrier
 from hotline.sandbox import Sandbox
 from hotline.service import CallFlow, Service
@@ -31,15 +32,27 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(state_dir=tmp_path / "state")
 
 
+@pytest.fixture(scope="session")
+def vosk_model() -> LoadedModel:
+    """The real Vosk model (the Korean test model unless HOTLINE_VOSK_MODEL says otherwise),
+    loaded once for the whole run: it takes about 2 s and 600 MB."""
+    return load_model(default_model_path())
+
+
 @pytest.fixture
 async def start_service(
-    sandbox: Sandbox, settings: Settings
+    sandbox: Sandbox, settings: Settings, request: pytest.FixtureRequest
 ) -> AsyncIterator[Callable[..., Awaitable[Service]]]:
-    """Start a controller on the sandbox with a flow of the test's choosing."""
+    """Start a controller on the sandbox with a flow of the test's choosing. With
+    `speech=True` it listens for AudioSocket streams with the real Vosk model."""
     started: list[Service] = []
 
-    async def start(flow: CallFlow | None = None, **overrides: object) -> Service:
-        service = Service(settings.model_copy(update=overrides), flow)
+    async def start(
+        flow: CallFlow | None = None, *, speech: bool = False, **overrides: object
+    ) -> Service:
+        overrides.setdefault("speech_enabled", speech)
+        model = request.getfixturevalue("vosk_model") if speech else None
+        service = Service(settings.model_copy(update=overrides), flow, speech_model=model)
         await service.start()
         await service.ami.wait_connected(10)
         started.append(service)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from asr_speech_helpers import SPOKEN
 
-from asr import AudioSocketServer, LoadedModel, SpeechEngine, default_model_path, load_model
+from asr import AudioSocketServer, LoadedModel, SpeechEngine
 from asr.simcall import synthesize_speech, trim_silence
+from tests.support.speech import SPOKEN
 
 
 @pytest.fixture(scope="session")
-def model() -> LoadedModel:
-    return load_model(default_model_path({}))
+def model(vosk_model: LoadedModel) -> LoadedModel:
+    return vosk_model
 
 
 @pytest.fixture(scope="session")

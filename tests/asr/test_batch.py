@@ -7,9 +7,9 @@ import wave
 from pathlib import Path
 
 import pytest
-from asr_speech_helpers import SPOKEN, word_overlap
 
 from asr import AudioFileError, LoadedModel, transcribe_file, transcribe_pcm
+from tests.support.speech import SPOKEN, word_overlap
 
 
 def write_wav(path: Path, pcm: bytes, rate: int = 8000) -> Path:

@@ -7,7 +7,6 @@ import time
 import uuid
 
 import pytest
-from asr_speech_helpers import SPOKEN, word_overlap
 
 from asr import (
     AudioSocketServer,
@@ -20,6 +19,7 @@ from asr import (
 )
 from asr.simcall import play_call
 from telephony.audiosocket import Audio, Hangup, Uuid
+from tests.support.speech import SPOKEN, word_overlap
 
 
 async def test_speech_then_silence_ends_on_silence_with_the_transcript(
