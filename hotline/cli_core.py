@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -66,28 +67,32 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         use_sandbox = settings.use_sandbox if sandbox is None else sandbox
         started: list[str] = []
         box = Sandbox(settings, _progress)
-        if use_sandbox:
+        with contextlib.ExitStack() as stack:
+            if use_sandbox:
+                # One controller per sandbox: a second one (or a test run) would take the
+                # same calls. The lock is held until this controller stops.
+                stack.enter_context(box.lock())
+                try:
+                    was_running = {s.name for s in box.status() if s.running}
+                    box.up()
+                    started = [n for n in ("hotline", "carrier") if n not in was_running]
+                except SandboxError as exc:
+                    err.print(f"[red]error:[/red] {exc}")
+                    raise typer.Exit(1) from None
+            err.print(
+                f"controller: AMI {settings.ami_host}:{settings.ami_port}, "
+                f"API http://{settings.api_host}:{settings.api_port}  (Ctrl-C stops)"
+            )
             try:
-                was_running = {s.name for s in box.status() if s.running}
-                box.up()
-                started = [n for n in ("hotline", "carrier") if n not in was_running]
-            except SandboxError as exc:
+                asyncio.run(run(settings))
+            except KeyboardInterrupt:
+                pass
+            except ServiceStartError as exc:
                 err.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(1) from None
-        err.print(
-            f"controller: AMI {settings.ami_host}:{settings.ami_port}, "
-            f"API http://{settings.api_host}:{settings.api_port}  (Ctrl-C stops)"
-        )
-        try:
-            asyncio.run(run(settings))
-        except KeyboardInterrupt:
-            pass
-        except ServiceStartError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
-        finally:
-            for name in started:
-                box.stop(name)
+            finally:
+                for name in started:
+                    box.stop(name)
 
     @sandbox_app.command("up")
     def sandbox_up() -> None:

@@ -300,7 +300,11 @@ class Sandbox:
         on one Asterisk would both take every call."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / "tests.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._progress("waiting: another test run or controller is using the sandbox")
+                fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
     def carrier_sound(self, source: Path, name: str) -> str:
