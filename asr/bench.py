@@ -69,11 +69,24 @@ class BenchReport:
     def max_streams_held(self) -> int:
         return max((row.streams for row in self.live if row.held), default=0)
 
+    @property
+    def decode_limit(self) -> float:
+        """The best aggregate x real time of the decode test: the most streams the decoders
+        could keep up with if nothing else cost anything."""
+        return max((row.x_realtime for row in self.decode), default=0.0)
+
+    @property
+    def share_of_decode_limit(self) -> float:
+        """Streams held live as a share of the decode limit (the issue's target: >= 70%)."""
+        return self.max_streams_held / self.decode_limit if self.decode_limit else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for row, raw in zip(self.decode, data["decode"], strict=True):
             raw["x_realtime"] = round(row.x_realtime, 2)
         data["max_streams_held"] = self.max_streams_held
+        data["decode_limit"] = round(self.decode_limit, 2)
+        data["share_of_decode_limit"] = round(self.share_of_decode_limit, 3)
         return data
 
 

@@ -212,7 +212,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         console.print(live)
         console.print(
             f"Holds {report.max_streams_held} concurrent stream(s) in real time on "
-            f"{report.cores} core(s) with {threads} decode thread(s)."
+            f"{report.cores} core(s) with {threads} decode thread(s): "
+            f"{report.share_of_decode_limit:.0%} of the decode limit "
+            f"({report.decode_limit:.1f}x real time; target >= 70%)."
         )
         out.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
         console.print(f"JSON written to {out}")
