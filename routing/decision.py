@@ -1,0 +1,251 @@
+"""The routing decision: which queue a call joins, at which priority, with which tag.
+
+Theory of operation: the first rule that applies picks the wanted queue (emergency hand-off,
+returned callback, follow-up, open case, Mongolian, enterprise, the default). Priority is then
+raised for elderly and repeated callers. Finally the wanted queue is checked against who is on
+duty: when it has nobody, the call falls back along that queue's chain to the first queue that
+has someone, and the tags say so. Only when nobody at all is on duty does a call join the
+intake queue anyway (tagged `nobody_on_duty`), because a queue still holds it and plays music
+rather than dropping it.
+
+Everything here is pure and fast (no I/O): the caller's history and the staffed queues are
+inputs. Asterisk queue priority: higher is answered first; 0 is an ordinary call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from routing.taxonomy import DEPARTMENT_ZH
+
+KIND_ZH: Final = {
+    "consult": "咨询",
+    "help": "求助",
+    "complaint": "投诉",
+    "report": "举报",
+    "suggestion": "建议",
+    "praise": "表扬",
+}
+INTENT_ZH: Final = {"follow_up": "催办", "new_request": "来电", "emergency": "紧急"}
+
+#: where a queue's calls go when it has nobody on duty, in order of preference
+FALLBACKS: Final[dict[str, tuple[str, ...]]] = {
+    "intake-mongolian": ("intake", "dispatch", "callback", "multimedia"),
+    "enterprise": ("intake", "dispatch", "callback", "multimedia"),
+    "intake": ("dispatch", "callback", "multimedia"),
+    "dispatch": ("intake", "callback", "multimedia"),
+    "callback": ("dispatch", "intake", "multimedia"),
+    "multimedia": ("intake", "dispatch", "callback"),
+}
+
+PRIORITY_ELDERLY: Final = 3
+PRIORITY_REPEAT: Final = 2
+#: earlier calls today from the same number that make a caller "repeated"
+REPEAT_CALLS_TODAY: Final = 2
+
+HANDOFF_PROMPT: Final = "emergency-handoff"
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    reference: str
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class CallerHistory:
+    #: work orders still open for this number
+    open_cases: tuple[OpenCase, ...] = ()
+    #: calls from this number earlier today (in the hotline's time zone), this one excluded
+    calls_today: int = 0
+
+
+@dataclass(frozen=True)
+class RoutingRequest:
+    #: the classifier's taxonomy object (None when nothing was said or classified)
+    classification: Mapping[str, Any] | None = None
+    language: str = "mandarin"
+    #: the caller chose the enterprise option in the menu
+    enterprise: bool = False
+    #: the caller chose "progress of my case" in the menu
+    follow_up: bool = False
+    #: the caller is returning a call from the callback group (回访)
+    returned_callback: bool = False
+    elderly: bool = False
+    history: CallerHistory = field(default_factory=CallerHistory)
+
+
+@dataclass(frozen=True)
+class Decision:
+    queue: str
+    priority: int
+    tags: dict[str, str]
+    #: the rule that picked the wanted queue
+    rule: str
+    #: the rule in words, with the fallback when there was one
+    explanation: str
+    wanted: str
+    handoff_number: str | None = None
+    prompt: str | None = None
+
+    @property
+    def fell_back(self) -> bool:
+        return self.queue != self.wanted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "queue": self.queue,
+            "priority": self.priority,
+            "tags": dict(self.tags),
+            "rule": self.rule,
+            "explanation": self.explanation,
+            "wanted": self.wanted,
+            "handoff_number": self.handoff_number,
+            "prompt": self.prompt,
+        }
+
+
+def decide(
+    request: RoutingRequest,
+    staffed: Mapping[str, int],
+    handoff_numbers: Mapping[str, str] | None = None,
+) -> Decision:
+    """Route one call. `staffed` maps queue -> operators on duty and available in it;
+    `handoff_numbers` maps an emergency service (110/119/120/122) to the number to dial."""
+    c = request.classification or {}
+    intent = c.get("intent")
+    history = request.history
+
+    if intent == "emergency":
+        service = str(c.get("emergency") or "110")
+        number = (handoff_numbers or {}).get(service, service)
+        return Decision(
+            queue="handoff",
+            priority=0,
+            tags={"intent": "emergency", "emergency": service, "rule": "emergency"},
+            rule="emergency",
+            explanation=f"emergency ({service}): handed over to {number}",
+            wanted="handoff",
+            handoff_number=number,
+            prompt=HANDOFF_PROMPT,
+        )
+
+    wanted, rule, why = _wanted_queue(request, c)
+    priority = 0
+    reasons = [why]
+    elderly = request.elderly
+    repeated = history.calls_today >= REPEAT_CALLS_TODAY
+    if elderly:
+        priority += PRIORITY_ELDERLY
+        reasons.append(f"elderly caller: priority +{PRIORITY_ELDERLY}")
+    if repeated:
+        priority += PRIORITY_REPEAT
+        reasons.append(f"{history.calls_today} earlier calls today: priority +{PRIORITY_REPEAT}")
+
+    queue = wanted
+    if staffed.get(wanted, 0) <= 0:
+        queue = next((q for q in FALLBACKS.get(wanted, ()) if staffed.get(q, 0) > 0), "")
+        if queue:
+            reasons.append(f"nobody on duty in {wanted}: fell back to {queue}")
+        else:
+            queue = "intake"
+            reasons.append("nobody on duty in any queue: waiting in intake")
+
+    tags = _tags(c, request, wanted, queue, rule, priority, elderly, repeated)
+    if staffed.get(queue, 0) <= 0:
+        tags["fallback"] = "nobody_on_duty"
+        tags["display"] = display_name(tags)
+    return Decision(
+        queue=queue,
+        priority=priority,
+        tags=tags,
+        rule=rule,
+        explanation="; ".join(reasons),
+        wanted=wanted,
+    )
+
+
+def _wanted_queue(request: RoutingRequest, c: Mapping[str, Any]) -> tuple[str, str, str]:
+    intent = c.get("intent")
+    cases = request.history.open_cases
+    if request.returned_callback:
+        return "callback", "returned_callback", "returned a callback: callback group"
+    if request.follow_up or intent == "follow_up":
+        source = "menu choice" if request.follow_up else "the request"
+        return "dispatch", "follow_up", f"progress enquiry ({source}): dispatch group"
+    if cases:
+        department = c.get("department")
+        same = [case for case in cases if department and case.department == department]
+        if same or not c:
+            ref = (same or list(cases))[0].reference
+            return "dispatch", "open_case", f"caller has open case {ref} about this: dispatch group"
+    mongolian = request.language == "mongolian" or "mongolian" in (
+        (c.get("route") or {}).get("skills") or ()
+    )
+    if mongolian:
+        return "intake-mongolian", "mongolian", "Mongolian speaker: intake, Mongolian-speaking"
+    if request.enterprise or c.get("enterprise"):
+        return "enterprise", "enterprise", "enterprise caller: enterprise desk"
+    return "intake", "default", "new request: intake group"
+
+
+def _tags(
+    c: Mapping[str, Any],
+    request: RoutingRequest,
+    wanted: str,
+    queue: str,
+    rule: str,
+    priority: int,
+    elderly: bool,
+    repeated: bool,
+) -> dict[str, str]:
+    tags: dict[str, str] = {"rule": rule, "queue": queue}
+    for key in ("intent", "kind", "department"):
+        if c.get(key):
+            tags[key] = str(c[key])
+    if c and not c.get("in_scope", True) and c.get("out_of_scope_reason"):
+        tags["out_of_scope"] = str(c["out_of_scope_reason"])
+    if request.language != "mandarin":
+        tags["language"] = request.language
+    if priority:
+        tags["priority"] = str(priority)
+    if elderly:
+        tags["elderly"] = "true"
+    if repeated:
+        tags["repeat"] = str(request.history.calls_today)
+    if request.history.open_cases:
+        tags["open_cases"] = str(len(request.history.open_cases))
+    if queue != wanted:
+        tags["fallback"] = wanted
+    tags["display"] = display_name(tags)
+    return tags
+
+
+def display_name(tags: Mapping[str, str]) -> str:
+    """What the operator's phone shows as the caller's name, e.g. ``投诉|供热``."""
+    parts = [
+        KIND_ZH.get(tags.get("kind", ""), "")
+        or INTENT_ZH.get(tags.get("intent", ""), "")
+        or "来电",
+    ]
+    if tags.get("department"):
+        parts.append(DEPARTMENT_ZH.get(tags["department"], tags["department"]))
+    if tags.get("language") == "mongolian":
+        parts.append("蒙语")
+    if tags.get("out_of_scope"):
+        parts.append("非受理")
+    if tags.get("elderly"):
+        parts.append("老人")
+    if tags.get("repeat"):
+        parts.append("重复")
+    if tags.get("fallback"):
+        parts.append("兜底")
+    return "|".join(parts)
+
+
+def header_value(tags: Mapping[str, str]) -> str:
+    """The `X-Hotline-Tag` SIP header: ``key=value`` pairs joined by ``;`` (ASCII only; the
+    Chinese display text travels in the caller name)."""
+    return ";".join(f"{k}={v}" for k, v in tags.items() if k != "display" and v.isascii())
