@@ -100,4 +100,7 @@ def create_app(service: Service) -> FastAPI:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call with unique id {unique_id!r}")
         return _out(call, user)
 
+    from hotline import api_ivr
+
+    app.include_router(api_ivr.router())
     return app

@@ -49,6 +49,7 @@ class Carrier:
         delay: float = 1.0,
         hold: float = 5.0,
         called: str | None = None,
+        script: str = "",
     ) -> Response:
         caller_id = f'"{name}" <{number}>' if name else f"<{number}>"
         return await self.ami.action(
@@ -67,5 +68,7 @@ class Carrier:
                 "CALL_AUDIO": audio,
                 "CALL_DELAY": f"{delay:g}",
                 "CALL_HOLD": f"{hold:g}",
+                # Timed inputs ("7:1|9.5:3"): see asterisk-conf/carrier/extensions.conf.
+                "CALL_DTMF_SCRIPT": script,
             },
         )

@@ -17,7 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_model
 from asr.model import default_model_path
 from hotline import db
-from hotline.calls import CallLog, CallRecord, basic_flow
+from hotline.calls import CallLog, CallRecord
+from hotline.ivr_runtime import IvrRuntime
 from hotline.settings import Settings
 from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
 from telephony.ami_client import AMIClient, AMIConnectionError
@@ -86,13 +87,22 @@ class Service:
         )
         self.ami.on_connection(self._on_ami_connection)
         self.agi = AsyncAGIServer(self.ami, self.handle_call)
-        self.flow: CallFlow = flow or basic_flow
+        # The IVR: the live menu version, one interpreter per call; the default flow.
+        self.ivr = IvrRuntime(
+            settings,
+            self.sessions,
+            self.metrics.registry,
+            speech=lambda: self.speech,
+            router=lambda: getattr(self, "router", None),
+        )
+        self.flow: CallFlow = flow or self.ivr.flow
         self._connector: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Migrate the database, load the speech model, listen for AudioSocket streams and
         start taking calls. Raises ServiceStartError (e.g. a missing speech model)."""
         await asyncio.to_thread(db.upgrade, self.settings.database_url)
+        await self.ivr.start()
         if self.settings.speech_enabled:
             await self._start_speech()
         self.agi.start()

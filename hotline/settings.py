@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
+    # IVR prompts: where prompt files go (host path) and that directory as Asterisk sees it.
+    # Unset: the sandbox's sounds/hotline-prompts, or <state_dir>/prompts without a sandbox.
+    prompts_dir: Path | None = None
+    prompts_play_dir: str = ""
+    prompt_max_bytes: int = Field(10_000_000, ge=10_000, le=200_000_000)
+    prompt_max_seconds: float = Field(60.0, gt=0, le=600)
+
     @classmethod
     def settings_customise_sources(
         cls,

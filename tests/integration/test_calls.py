@@ -29,7 +29,7 @@ def calls_in_db(service: Service) -> dict[str, Call]:
 async def test_call_with_chinese_name_plays_collects_a_digit_and_is_recorded(
     start_service, carrier: Carrier
 ) -> None:
-    service = await start_service()
+    service = await start_service(basic_flow)
     await carrier.call(number="13800138000", name="张三", digits="7", delay=2.5, hold=8)
 
     await wait_for(
@@ -54,7 +54,7 @@ async def test_call_with_chinese_name_plays_collects_a_digit_and_is_recorded(
 
 
 async def test_twenty_calls_at_once_all_complete(start_service, carrier: Carrier) -> None:
-    service = await start_service()
+    service = await start_service(basic_flow)
     numbers = {f"1390000{n:04d}": str(n % 10) for n in range(20)}
     await asyncio.gather(
         *(

@@ -9,6 +9,7 @@ import pytest
 from pyVoIP.VoIP import PhoneStatus, VoIPPhone
 from sqlalchemy import select
 
+from hotline.calls import basic_flow
 from hotline.db import Call
 from tests.conftest import wait_for
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.sandbox
 async def test_pyvoip_phone_registers_and_its_call_reaches_the_controller(
     start_service, settings, sandbox
 ) -> None:
-    service = await start_service()
+    service = await start_service(basic_flow)
     phone = VoIPPhone(
         settings.sip_bind,
         settings.sip_port,

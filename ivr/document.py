@@ -1,0 +1,236 @@
+"""The menu document: named nodes, prompts with text per language, named calendars.
+
+A document arrives as YAML or JSON and is parsed with pydantic. The schema here checks
+shapes and types only, and leaves out-of-range values, unknown targets and missing pieces to
+`ivr.validation`, which reports every problem at once: a draft with mistakes can still be
+saved, only not published.
+
+Node types: ``menu``, ``play``, ``collect_speech``, ``route``, ``transfer``, ``set``,
+``time_switch``, ``hangup``, ``goto``. ``route``, ``transfer`` and ``hangup`` end the
+caller's time in the IVR; every path must reach one of them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+import yaml  # type: ignore[import-untyped]
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+LANGUAGES = ("mandarin", "mongolian")
+TERMINAL_TYPES = ("route", "transfer", "hangup")
+
+
+class DocumentError(ValueError):
+    """The text is not a menu document at all (not YAML/JSON, or not a mapping)."""
+
+    error_id = "ivr-document-unreadable"
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: a note for the people who edit the menu; never played
+    description: str = ""
+
+
+class MenuNode(_Node):
+    type: Literal["menu"]
+    prompt: str | None = None
+    #: key pressed -> next node ("0".."9", "*", "#")
+    options: dict[str, str] = Field(default_factory=dict)
+    #: seconds to wait for a key after the prompt
+    timeout: float = 5.0
+    #: attempts after the first one before `on_failure`
+    retries: int = 1
+    no_input_prompt: str | None = None
+    invalid_prompt: str | None = None
+    #: where a caller goes when the retries run out (a human, never a hang-up)
+    on_failure: str | None = None
+
+
+class PlayNode(_Node):
+    type: Literal["play"]
+    prompt: str | None = None
+    #: False for legal notices: keys pressed while it plays are ignored
+    interruptible: bool = True
+    next: str | None = None
+
+
+class CollectSpeechNode(_Node):
+    type: Literal["collect_speech"]
+    prompt: str | None = None
+    max_seconds: float = 15.0
+    #: trailing silence that ends the caller's turn (the # key ends it too)
+    silence_ms: int = 800
+    #: where the call goes once the request is heard and classified (usually a `route`);
+    #: an emergency is routed at once whatever this says
+    next: str | None = None
+    #: where the call goes when speech is unavailable or nothing was understood
+    fallback: str | None = None
+
+
+class RouteNode(_Node):
+    type: Literal["route"]
+    #: played before the call is handed over ("正在为您转接")
+    prompt: str | None = None
+    #: tags added just before routing
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class TransferNode(_Node):
+    type: Literal["transfer"]
+    prompt: str | None = None
+    #: a fixed destination, e.g. an emergency hand-off number
+    number: str | None = None
+
+
+class SetNode(_Node):
+    type: Literal["set"]
+    tags: dict[str, str] = Field(default_factory=dict)
+    language: str | None = None
+    next: str | None = None
+
+
+class TimeSwitchNode(_Node):
+    type: Literal["time_switch"]
+    calendar: str | None = None
+    open: str | None = None
+    closed: str | None = None
+    #: optional: where to go on a public holiday (otherwise `closed`)
+    holiday: str | None = None
+
+
+class HangupNode(_Node):
+    type: Literal["hangup"]
+    #: the goodbye played before hanging up (required)
+    prompt: str | None = None
+
+
+class GotoNode(_Node):
+    type: Literal["goto"]
+    target: str | None = None
+
+
+Node = Annotated[
+    MenuNode
+    | PlayNode
+    | CollectSpeechNode
+    | RouteNode
+    | TransferNode
+    | SetNode
+    | TimeSwitchNode
+    | HangupNode
+    | GotoNode,
+    Field(discriminator="type"),
+]
+
+
+class Calendar(BaseModel):
+    """Opening hours by weekday, public holidays, and China's swapped working days (调休):
+    a date in `working_days` is a working day even on a weekend, with `working_day_hours`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: "mon".."sun" -> ["08:30-12:00", "13:30-17:30"]; a missing day is closed
+    hours: dict[str, list[str]] = Field(default_factory=dict)
+    #: ISO dates closed all day
+    holidays: list[str] = Field(default_factory=list)
+    #: ISO dates that are working days although they fall on a weekend
+    working_days: list[str] = Field(default_factory=list)
+    #: hours on those swapped working days (default: Monday's)
+    working_day_hours: list[str] | None = None
+
+
+class MenuDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "menu"
+    #: languages the menu offers callers; every prompt a caller can hear needs a recording or
+    #: a text in the language the caller has at that point
+    languages: list[str] = Field(default_factory=lambda: ["mandarin"])
+    default_language: str = "mandarin"
+    start: str = "start"
+    #: prompt name -> language -> text (the text a placeholder is synthesised from, and what
+    #: a recording should say)
+    prompts: dict[str, dict[str, str]] = Field(default_factory=dict)
+    calendars: dict[str, Calendar] = Field(default_factory=dict)
+    nodes: dict[str, Node] = Field(default_factory=dict)
+
+    def prompt_refs(self) -> list[tuple[str, str, str]]:
+        """(node id, field, prompt name) for every prompt a node refers to."""
+        refs = []
+        for node_id, node in self.nodes.items():
+            for field in ("prompt", "no_input_prompt", "invalid_prompt"):
+                value = getattr(node, field, None)
+                if value:
+                    refs.append((node_id, field, value))
+        return refs
+
+
+def targets_of(node: Any) -> list[tuple[str, str | None]]:
+    """(field path inside the node, target) for every edge leaving `node`; None is a target
+    left empty."""
+    if isinstance(node, MenuNode):
+        return [(f"options.{key}", target) for key, target in node.options.items()] + [
+            ("on_failure", node.on_failure)
+        ]
+    if isinstance(node, PlayNode | SetNode):
+        return [("next", node.next)]
+    if isinstance(node, CollectSpeechNode):
+        return [("next", node.next), ("fallback", node.fallback)]
+    if isinstance(node, TimeSwitchNode):
+        edges: list[tuple[str, str | None]] = [("open", node.open), ("closed", node.closed)]
+        if node.holiday is not None:
+            edges.append(("holiday", node.holiday))
+        return edges
+    if isinstance(node, GotoNode):
+        return [("target", node.target)]
+    return []
+
+
+def parse_text(text: str) -> dict[str, Any]:
+    """YAML or JSON text -> the raw mapping. Raises DocumentError."""
+    try:
+        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise DocumentError(f"not valid YAML or JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DocumentError(
+            f"a menu document is a mapping (name, languages, start, prompts, nodes); "
+            f"got {type(data).__name__}"
+        )
+    # Round-trip through JSON: the stored form must be plain JSON (YAML dates become text).
+    try:
+        plain: dict[str, Any] = json.loads(json.dumps(data, default=str, ensure_ascii=False))
+    except (TypeError, ValueError) as exc:
+        raise DocumentError(f"the document cannot be stored as JSON: {exc}") from None
+    return plain
+
+
+def load(data: dict[str, Any]) -> MenuDocument:
+    """Raw mapping -> MenuDocument. Raises pydantic's ValidationError on wrong shapes."""
+    return MenuDocument.model_validate(data)
+
+
+def schema_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """pydantic errors as (path, message) pairs."""
+    problems = []
+    for err in exc.errors():
+        path = ".".join(str(part) for part in err["loc"])
+        problems.append((path, err["msg"]))
+    return problems
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    text: str = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    return text
+
+
+def default_menu_text() -> str:
+    """The shipped default 12345 menu (YAML)."""
+    from importlib.resources import files
+
+    text: str = files("ivr").joinpath("default_menu.yaml").read_text(encoding="utf-8")
+    return text

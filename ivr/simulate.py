@@ -1,0 +1,174 @@
+"""The menu simulator: walk a menu with a list of inputs, without a phone.
+
+Inputs, one per thing the caller does when the menu waits for them: a key (``"1"``), or
+``"silence"`` (pressed nothing), or ``"say:<what the caller says>"`` for a speech step. The
+real `Interpreter` runs against `SimulatedChannel`, so the path and prompts are exactly what a
+call with the same inputs produces; `signature` strips the timings to compare the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ivr.document import MenuDocument
+from ivr.interpreter import Classify, Interpreter, SpeechUnavailable
+from ivr.routing_port import Router
+
+SILENCE = "silence"
+SAY = "say:"
+#: fields of a path step that vary from run to run (times), left out of comparisons
+VOLATILE = frozenset({"t", "waited", "seconds", "at"})
+
+
+class SimulationInputError(ValueError):
+    error_id = "ivr-simulation-input"
+
+
+def check_inputs(inputs: list[str]) -> None:
+    for i, item in enumerate(inputs):
+        if item == SILENCE or (item.startswith(SAY) and item[len(SAY) :].strip()):
+            continue
+        if len(item) == 1 and item in "0123456789*#":
+            continue
+        raise SimulationInputError(
+            f"inputs[{i}] = {item!r}: use one key (0-9, * or #), 'silence', or 'say:<words>'"
+        )
+
+
+@dataclass
+class SimulatedChannel:
+    inputs: list[str]
+    unique_id: str = "simulated"
+    caller_number: str = "13800138000"
+    caller_name: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    played: list[str] = field(default_factory=list)
+    destination: tuple[str, str] | None = None
+    hung_up: bool = False
+    speech_enabled: bool = True
+
+    def _next(self) -> str:
+        return self.inputs.pop(0) if self.inputs else SILENCE
+
+    async def answer(self) -> None:
+        return None
+
+    async def play(self, prompt: str, escape_digits: str = "") -> str | None:
+        self.played.append(prompt)
+        return None
+
+    async def collect_digits(
+        self, prompt: str, *, timeout: float = 5.0, max_digits: int = 1
+    ) -> tuple[str, bool]:
+        self.played.append(prompt)
+        item = self._next()
+        if item == SILENCE or item.startswith(SAY):
+            return "", True
+        return item, False
+
+    async def listen(self, _channel: Any, _max_seconds: float, _silence_ms: int) -> str | None:
+        if not self.speech_enabled:
+            raise SpeechUnavailable("speech is not enabled")
+        item = self._next()
+        return item[len(SAY) :].strip() if item.startswith(SAY) else None
+
+    async def set_variable(self, name: str, value: str) -> None:
+        self.variables[name] = value
+
+    async def continue_in_dialplan(self, context: str, exten: str, priority: int = 1) -> None:
+        self.destination = (context, exten)
+
+    async def hangup(self) -> None:
+        self.hung_up = True
+
+
+@dataclass
+class Simulation:
+    path: list[dict[str, Any]]
+    prompts: list[dict[str, str]]
+    outcome: str
+    queue: str | None
+    number: str | None
+    destination: tuple[str, str] | None
+    variables: dict[str, str]
+    unused_inputs: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "prompts": self.prompts,
+            "outcome": self.outcome,
+            "queue": self.queue,
+            "number": self.number,
+            "destination": list(self.destination) if self.destination else None,
+            "variables": self.variables,
+            "unused_inputs": self.unused_inputs,
+        }
+
+
+async def simulate(
+    document: MenuDocument,
+    inputs: list[str],
+    *,
+    router: Router,
+    classify: Classify | None = None,
+    at: datetime | None = None,
+    speech: bool = True,
+    version: int | None = None,
+    resolve_prompt: Callable[[str, str], str] | None = None,
+    caller_number: str = "13800138000",
+) -> Simulation:
+    """Walk `document` with `inputs`; raises SimulationInputError for a malformed input."""
+    check_inputs(inputs)
+    channel = SimulatedChannel(list(inputs), caller_number=caller_number, speech_enabled=speech)
+    path: list[dict[str, Any]] = []
+
+    def record(step: str, **data: Any) -> None:
+        path.append({"step": step, **data})
+
+    when = at or datetime.now()
+    interpreter = Interpreter(
+        document,
+        router=router,
+        resolve_prompt=resolve_prompt or (lambda name, language: f"{language}/{name}"),
+        record=record,
+        listen=channel.listen,
+        classify=classify,
+        now=lambda: when,
+        version=version,
+    )
+    outcome = await interpreter.run(channel)
+    prompts = [
+        {"prompt": step["prompt"], "language": step["language"]}
+        for step in path
+        if step["step"] == "play"
+    ]
+    return Simulation(
+        path=path,
+        prompts=prompts,
+        outcome=outcome.kind,
+        queue=outcome.queue,
+        number=outcome.number,
+        destination=channel.destination,
+        variables=channel.variables,
+        unused_inputs=channel.inputs,
+    )
+
+
+def signature(path: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A path without its timings, for comparing a real call with a simulation."""
+    return [{k: v for k, v in step.items() if k not in VOLATILE} for step in path]
+
+
+def inputs_of(path: list[dict[str, Any]]) -> list[str]:
+    """The caller's inputs recorded in a call's path, as simulator inputs."""
+    inputs = []
+    for step in path:
+        if step["step"] == "input" and step.get("during") != "prompt":
+            inputs.append(step.get("digits") or SILENCE)
+        elif step["step"] == "speech":
+            inputs.append(f"{SAY}{step['text']}" if step.get("text") else SILENCE)
+    return inputs
