@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
 from fastapi.responses import PlainTextResponse
@@ -51,6 +51,9 @@ class SimulateIn(BaseModel):
     at: datetime | None = None
     speech: bool = True
     caller_number: str = "13800138000"
+    #: "live": the router real calls use (a roster router may record the decision, under a
+    #: "simulated-" call id); "static": the rules of StaticRouter, without duty rosters
+    router: Literal["live", "static"] = "live"
 
 
 def _runtime(request: Request) -> IvrRuntime:
@@ -73,7 +76,7 @@ def _document(value: str | dict[str, Any]) -> dict[str, Any]:
     try:
         return parse_text(value) if isinstance(value, str) else parse_text_obj(value)
     except DocumentError as exc:
-        raise _fail(exc, status.HTTP_422_UNPROCESSABLE_ENTITY) from None
+        raise _fail(exc, 422) from None
 
 
 def parse_text_obj(value: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +238,7 @@ def router() -> APIRouter:
             result = await simulate(
                 document,
                 body.inputs,
-                router=runtime.router,
+                router=runtime.router if body.router == "live" else runtime.static_router,
                 classify=classify_text,
                 at=body.at or datetime.now(runtime.zone),
                 speech=body.speech,

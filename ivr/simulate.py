@@ -8,6 +8,7 @@ call with the same inputs produces; `signature` strips the timings to compare th
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,7 +124,12 @@ async def simulate(
 ) -> Simulation:
     """Walk `document` with `inputs`; raises SimulationInputError for a malformed input."""
     check_inputs(inputs)
-    channel = SimulatedChannel(list(inputs), caller_number=caller_number, speech_enabled=speech)
+    channel = SimulatedChannel(
+        list(inputs),
+        unique_id=f"simulated-{uuid.uuid4().hex[:12]}",
+        caller_number=caller_number,
+        speech_enabled=speech,
+    )
     path: list[dict[str, Any]] = []
 
     def record(step: str, **data: Any) -> None:
