@@ -10,6 +10,7 @@ from prometheus_client import generate_latest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from hotline import api_recordings
 from hotline.api_deps import CurrentUser, require
 from hotline.auth import Role, mask_number
 from hotline.db import Call, User
@@ -100,6 +101,7 @@ def create_app(service: Service) -> FastAPI:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call with unique id {unique_id!r}")
         return _out(call, user)
 
+    app.include_router(api_recordings.router())
     from hotline import api_ivr
 
     app.include_router(api_ivr.router())

@@ -31,6 +31,9 @@ def _register_features() -> None:
         pass
     else:
         cli_asr.register(app, bench_app)
+    from hotline import cli_recordings
+
+    cli_recordings.register(app, bench_app)
 
 
 _register_features()

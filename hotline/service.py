@@ -19,6 +19,7 @@ from asr.model import default_model_path
 from hotline import db
 from hotline.calls import CallLog, CallRecord
 from hotline.ivr_runtime import IvrRuntime
+from hotline.recordings_feature import RecordingsFeature
 from hotline.settings import Settings
 from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
 from telephony.ami_client import AMIClient, AMIConnectionError
@@ -96,6 +97,16 @@ class Service:
             router=lambda: getattr(self, "router", None),
         )
         self.flow: CallFlow = flow or self.ivr.flow
+        # Every call is recorded (MixMonitor) and ingested, transcribed with the speech model.
+        self.recordings = (
+            RecordingsFeature(
+                settings,
+                self.sessions,
+                lambda: self.speech_engine.model if self.speech_engine else None,
+            )
+            if settings.recordings_enabled
+            else None
+        )
         self._connector: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -105,6 +116,8 @@ class Service:
         await self.ivr.start()
         if self.settings.speech_enabled:
             await self._start_speech()
+        if self.recordings is not None:
+            await self.recordings.start()
         self.agi.start()
         self._connector = asyncio.create_task(self._connect_ami(), name="ami-connect")
 
@@ -157,6 +170,8 @@ class Service:
             await self.speech.stop()
         if self.speech_engine is not None:
             self.speech_engine.shutdown()
+        if self.recordings is not None:
+            await self.recordings.stop()
         self.call_log.close()
         self.engine.dispose()
 
@@ -170,6 +185,8 @@ class Service:
         self.metrics.calls_started.inc()
         self.metrics.active_calls.inc()
         await self.call_log.save(record)
+        if self.recordings is not None:
+            await self.recordings.call_started(session, record)
         try:
             await self.flow(session, record)
         except ChannelHungUp:
@@ -186,6 +203,8 @@ class Service:
             self.metrics.calls_ended.labels(record.outcome).inc()
             self.metrics.call_seconds.observe((record.ended_at - record.started_at).total_seconds())
             await self.call_log.save(record)
+            if self.recordings is not None:
+                await self.recordings.call_ended(record)
 
     def health(self) -> dict[str, bool]:
         return {"ami": self.ami.connected, "database": db.ping(self.engine)}

@@ -81,6 +81,27 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
+    # Recordings (recordings/, hotline/recordings_feature.py). The monitor directory is where
+    # Asterisk's MixMonitor writes, as this host sees it: in the sandbox its spool's monitor
+    # folder; for an existing Asterisk a directory shared with it (required then).
+    recordings_enabled: bool = True
+    recordings_dir: Path | None = None  # the store; default <state_dir>/recordings
+    recordings_monitor_dir: Path | None = None
+    # The same directory as Asterisk sees it; empty means Asterisk's own monitor directory.
+    recordings_asterisk_dir: str = ""
+    recordings_capture_format: Literal["wav", "gsm"] = "wav"
+    recordings_archive_format: Literal["opus", "mp3"] = "opus"
+    recordings_archive_bitrate: str = Field("32k", pattern=r"^[0-9]{1,4}k$")
+    recordings_keep_original: bool = False
+    recordings_workers: int = Field(2, ge=1, le=16)
+    # Days a recording is kept, by category (the call's kind, or "emergency"); "default"
+    # applies to the rest. Recordings on legal hold are never deleted.
+    recordings_retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"default": 180, "complaint": 365, "report": 365}
+    )
+    recordings_purge_interval: float = Field(3600.0, gt=0)
+    recordings_ticket_seconds: int = Field(900, ge=30, le=86400)
+
     # IVR prompts: where prompt files go (host path) and that directory as Asterisk sees it.
     # Unset: the sandbox's sounds/hotline-prompts, or <state_dir>/prompts without a sandbox.
     prompts_dir: Path | None = None
@@ -124,6 +145,34 @@ class Settings(BaseSettings):
             if not _SAFE_VALUE.match(password):
                 raise ValueError(f"phones: password of {ext} must be one line of plain text")
         return value
+
+    @field_validator("recordings_retention_days")
+    @classmethod
+    def _retention(cls, value: dict[str, int]) -> dict[str, int]:
+        categories = {"default", "emergency", "consult", "help", "complaint", "report"}
+        categories |= {"suggestion", "praise"}
+        if "default" not in value:
+            raise ValueError("recordings_retention_days needs a 'default' entry")
+        for name, days in value.items():
+            if name not in categories:
+                raise ValueError(
+                    f"recordings_retention_days: unknown category {name!r} "
+                    f"(one of {', '.join(sorted(categories))})"
+                )
+            if not 1 <= days <= 36500:
+                raise ValueError(f"recordings_retention_days[{name}]: {days} is not 1 to 36500")
+        return value
+
+    @field_validator("recordings_asterisk_dir")
+    @classmethod
+    def _asterisk_dir(cls, value: str) -> str:
+        # It becomes part of MixMonitor's argument on the AMI wire.
+        if value and not re.fullmatch(r"/[A-Za-z0-9_./\-]*", value):
+            raise ValueError(
+                "recordings_asterisk_dir must be an absolute path of letters, digits, "
+                f"'_', '.', '/' and '-' (got {value!r})"
+            )
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
