@@ -105,4 +105,7 @@ def create_app(service: Service) -> FastAPI:
     from hotline import api_ivr
 
     app.include_router(api_ivr.router())
+    from hotline import api_roster
+
+    app.include_router(api_roster.router())
     return app

@@ -35,6 +35,10 @@ def _register_features() -> None:
 
     cli_recordings.register(app, bench_app)
 
+    from hotline import cli_roster
+
+    cli_roster.register(app, bench_app)
+
 
 _register_features()
 

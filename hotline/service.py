@@ -20,6 +20,7 @@ from hotline import db
 from hotline.calls import CallLog, CallRecord
 from hotline.ivr_runtime import IvrRuntime
 from hotline.recordings_feature import RecordingsFeature
+from hotline.routing_feature import RoutingFeature
 from hotline.settings import Settings
 from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
 from telephony.ami_client import AMIClient, AMIConnectionError
@@ -88,6 +89,14 @@ class Service:
         )
         self.ami.on_connection(self._on_ami_connection)
         self.agi = AsyncAGIServer(self.ami, self.handle_call)
+        # Rosters, the router the IVR asks (`self.router`) and the queue membership sync.
+        self.routing = RoutingFeature(
+            self.sessions,
+            self.ami,
+            timezone=settings.timezone,
+            emergency_numbers=settings.emergency_numbers,
+        )
+        self.router = self.routing.router
         # The IVR: the live menu version, one interpreter per call; the default flow.
         self.ivr = IvrRuntime(
             settings,
@@ -119,6 +128,7 @@ class Service:
         if self.recordings is not None:
             await self.recordings.start()
         self.agi.start()
+        self.routing.start()
         self._connector = asyncio.create_task(self._connect_ami(), name="ami-connect")
 
     async def _start_speech(self) -> None:
@@ -164,6 +174,7 @@ class Service:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connector
+        await self.routing.stop()
         await self.agi.stop()
         await self.ami.close()
         if self.speech is not None:

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     speech_max_streams: int = Field(8, ge=1, le=256)
     speech_threads: int | None = Field(None, ge=1, le=64)
     timezone: str = "Asia/Shanghai"
+    # Routing: the number dialled for each emergency service on a hand-off (the dial string
+    # around it is the dialplan's transfer route; in the sandbox the carrier answers them).
+    emergency_numbers: dict[str, str] = Field(
+        default_factory=lambda: {n: n for n in ("110", "119", "120", "122")}
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
@@ -173,6 +178,27 @@ class Settings(BaseSettings):
                 f"'_', '.', '/' and '-' (got {value!r})"
             )
         return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("emergency_numbers")
+    @classmethod
+    def _emergency_numbers(cls, value: dict[str, str]) -> dict[str, str]:
+        for service, number in value.items():
+            if service not in ("110", "119", "120", "122"):
+                raise ValueError(f"emergency_numbers: {service!r} is not 110, 119, 120 or 122")
+            if not re.fullmatch(r"[0-9*#+]{2,20}", number):
+                raise ValueError(f"emergency_numbers[{service}]: {number!r} is not a number")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -8,8 +8,8 @@ applies `decide`. Storage, settings and Asterisk stay outside: `hotline/` passes
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 

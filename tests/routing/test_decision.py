@@ -18,7 +18,9 @@ from routing.decision import (
 from routing.roster import Assignment, Operator, Roster, Shift
 from routing.router import RosterRouter, channel_variables
 
-ALL = {q: 1 for q in ("intake", "multimedia", "dispatch", "callback", "intake-mongolian", "enterprise")}
+ALL = {
+    q: 1 for q in ("intake", "multimedia", "dispatch", "callback", "intake-mongolian", "enterprise")
+}
 HEATING = classify("我家暖气不热，屋里才十二度，我要投诉供热公司").to_dict()
 
 
@@ -122,9 +124,10 @@ async def test_router_classifies_the_transcript_and_uses_the_menu_tags() -> None
     target = await make_router(datetime(2026, 12, 1, 10, tzinfo=TZ)).route(facts)
     assert target.queue == "intake" and target.tags["department"] == "heating"
     variables = channel_variables(target)
-    assert variables["CALLERID(name)"].endswith("供热") and "department=heating" in variables[
-        "HOTLINE_TAG"
-    ]
+    assert (
+        variables["CALLERID(name)"].endswith("供热")
+        and "department=heating" in variables["HOTLINE_TAG"]
+    )
     assert variables["QUEUE_PRIO"] == "0"
     mongolian = CallFacts("u2", "1", "", language="mongolian", tags={"elderly": "true"})
     day = await make_router(datetime(2026, 12, 1, 10, tzinfo=TZ)).route(mongolian)
