@@ -119,7 +119,12 @@ def test_boundaries_list_every_start_and_end_in_order() -> None:
         Assignment(date(2026, 12, 1), "night", "7003"),
     )
     found = r.boundaries(at(2026, 12, 1, 0), at(2026, 12, 2, 12))
-    assert found == [at(2026, 12, 1, 8), at(2026, 12, 1, 16), at(2026, 12, 1, 22), at(2026, 12, 2, 6, 30)]
+    assert found == [
+        at(2026, 12, 1, 8),
+        at(2026, 12, 1, 16),
+        at(2026, 12, 1, 22),
+        at(2026, 12, 2, 6, 30),
+    ]
     assert r.next_boundary(at(2026, 12, 1, 16)) == at(2026, 12, 1, 22)
     assert r.next_boundary(at(2026, 12, 2, 7)) is None
 
