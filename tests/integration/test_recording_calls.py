@@ -66,7 +66,9 @@ def call_of(service: Service, number: str) -> Call | None:
 @pytest.fixture
 async def recorded(start_service, carrier: Carrier, spoken: str) -> AsyncIterator[Service]:
     service = await start_service(listening_flow, speech=True)
-    await carrier.call(number="13912345678", name="李四", digits="5", audio=spoken, delay=0.5, hold=8)
+    await carrier.call(
+        number="13912345678", name="李四", digits="5", audio=spoken, delay=0.5, hold=8
+    )
     await wait_for(
         lambda: recording_of(service, "13912345678") is not None, 90, "the recording's index row"
     )
@@ -237,8 +239,6 @@ async def test_supervisor_finds_plays_and_jumps_to_a_word_in_chromium(recorded: 
 
     admin = token(service, "admin")
     async with client(service) as http:
-        log = await http.get(
-            "/api/recordings-audit", params={"user": "sup-wang"}, headers=admin
-        )
+        log = await http.get("/api/recordings-audit", params={"user": "sup-wang"}, headers=admin)
     actions = {e["action"] for e in log.json()["items"]}
     assert {"search", "open", "stream"} <= actions, actions
