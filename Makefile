@@ -18,8 +18,9 @@ run: deps
 ## Lint, type-check and run every test, the ones against the real Asterisk included.
 test: deps
 	$(BIN)/hotline sandbox up
+	bash scripts/postgres start
 	$(MAKE) check
-	$(BIN)/pytest -q
+	HOTLINE_TEST_DATABASES=sqlite,postgresql $(BIN)/pytest -q
 
 check:
 	$(BIN)/ruff check .

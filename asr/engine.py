@@ -130,6 +130,10 @@ class Partial:
     display: str
 
 
+#: seconds of audio between two partial results
+PARTIAL_INTERVAL = 0.2
+
+
 class RecognitionStream:
     """Streaming recognition for one call. Not shared between tasks: await each call."""
 
@@ -142,6 +146,7 @@ class RecognitionStream:
         self._segments: list[dict[str, Any]] = []
         self._slot = slot
         self._partial = ""
+        self._partial_at = 0
         self.audio_bytes = 0
         self.closed = False
 
@@ -149,15 +154,20 @@ class RecognitionStream:
     def audio_seconds(self) -> float:
         return self.audio_bytes / self._bytes_per_second
 
-    def _accept(self, pcm: bytes) -> str:
+    def _accept(self, pcm: bytes) -> str | None:
         # Runs on the pool. A completed Vosk segment is kept; the text returned is
         # everything recognised so far, finished segments plus the current partial.
+        # PartialResult() searches the lattice: asking for it on every 20 ms frame costs more
+        # than decoding, so it is asked at most every PARTIAL_INTERVAL seconds of audio.
         if self._recogniser.AcceptWaveform(pcm):
             segment = json.loads(self._recogniser.Result())
             self._segments.append(segment)
             current = ""
-        else:
+        elif self.audio_bytes - self._partial_at >= PARTIAL_INTERVAL * self._bytes_per_second:
             current = json.loads(self._recogniser.PartialResult()).get("partial", "")
+        else:
+            return None
+        self._partial_at = self.audio_bytes
         texts = [s.get("text", "") for s in self._segments] + [current]
         return " ".join(t for t in texts if t)
 
@@ -169,7 +179,7 @@ class RecognitionStream:
             return None
         self.audio_bytes += len(pcm)
         text = await self._engine.run(self._accept, pcm)
-        if text == self._partial:
+        if text is None or text == self._partial:
             return None
         self._partial = text
         return Partial(text, display_text(text))

@@ -39,6 +39,10 @@ def _register_features() -> None:
 
     cli_roster.register(app, bench_app)
 
+    from hotline import cli_ivr
+
+    cli_ivr.register(app, bench_app)
+
 
 _register_features()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -27,9 +29,45 @@ def sandbox() -> Iterator[Sandbox]:
         yield box
 
 
+# Every test that touches the database runs on each backend named here (`make test` names
+# both; a plain `pytest` run uses SQLite unless told otherwise).
+DATABASES = [name.strip() for name in os.environ.get("HOTLINE_TEST_DATABASES", "sqlite").split(",")]
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HOTLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:15432/postgres"
+)
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database for one test: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state' / 'hotline.db'}"
+        return
+    if request.param != "postgresql":
+        raise ValueError(f"HOTLINE_TEST_DATABASES: unknown backend {request.param!r}")
+    from sqlalchemy import create_engine, text
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - turned into a clear failure
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable ({exc.__class__.__name__}); "
+            "`make test` starts it (scripts/postgres start)"
+        )
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(state_dir=tmp_path / "state")
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return load_settings(state_dir=tmp_path / "state", database_url=database_url)
 
 
 @pytest.fixture(scope="session")
