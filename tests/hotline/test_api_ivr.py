@@ -3,6 +3,7 @@ diff, diagram, simulation and prompt uploads (real pydub/ffmpeg and espeak-ng)."
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
 import wave
@@ -97,7 +98,7 @@ async def test_draft_validate_publish_rollback(service: Service, client: httpx.A
     assert service.ivr.live is not None and service.ivr.live.version == 2
     # The new text got its own placeholder before publish returned.
     new_file = service.ivr.prompts.resolve(service.ivr.live.document, "greeting", "mandarin")
-    assert Path(new_file + ".wav").is_file()
+    assert await asyncio.to_thread(Path(new_file + ".wav").is_file)
 
     # Published versions never change.
     response = await client.put("/api/ivr/versions/2", json={"document": edited(name="x")})
@@ -252,28 +253,22 @@ async def test_uploads_that_are_not_prompts_are_refused(client: httpx.AsyncClien
     assert response.status_code == 422
 
 
-async def test_an_mp3_upload_is_converted_for_asterisk_and_replaces_the_placeholder(
-    service: Service, client: httpx.AsyncClient, tmp_path: Path
-) -> None:
+@pytest.fixture
+def mp3(tmp_path: Path) -> bytes:
+    """A 2 s stereo 44.1 kHz MP3 made by ffmpeg."""
     source = tmp_path / "greeting.mp3"
     subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=2",
-            "-ac",
-            "2",
-            "-ar",
-            "44100",
-            str(source),
-        ],
+        ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=2"]
+        + ["-ac", "2", "-ar", "44100", str(source)],
         check=True,
     )
-    response = await upload(client, source.read_bytes(), "greeting.mp3")
+    return source.read_bytes()
+
+
+async def test_an_mp3_upload_is_converted_for_asterisk_and_replaces_the_placeholder(
+    service: Service, client: httpx.AsyncClient, mp3: bytes
+) -> None:
+    response = await upload(client, mp3, "greeting.mp3")
     assert response.status_code == 200, response.text
     info = response.json()
     assert info["synthetic"] is False and info["created_by"] == "olga"
@@ -282,7 +277,7 @@ async def test_an_mp3_upload_is_converted_for_asterisk_and_replaces_the_placehol
     assert live is not None
     played = service.ivr.prompts.resolve(live.document, "greeting", "mandarin")
     assert played.endswith("/recorded/mandarin/greeting")
-    with wave.open(played + ".wav") as w:
+    with wave.open(played + ".wav") as w:  # noqa: ASYNC230 - a local file in a test
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
     prompts = (await client.get("/api/ivr/prompts")).json()["live"]
     greeting = next(p for p in prompts if p["name"] == "greeting" and p["language"] == "mandarin")
