@@ -244,6 +244,9 @@ def router() -> APIRouter:
                 speech=body.speech,
                 version=version,
                 caller_number=body.caller_number,
+                resolve_prompt=lambda name, language: runtime.prompts.resolve(
+                    document, name, language
+                ),
             )
         except SimulationInputError as exc:
             raise _fail(exc, 422) from None

@@ -87,10 +87,10 @@ class PromptStore:
         self._lock = threading.Lock()
 
     # -- lookups (event loop, no I/O) -------------------------------------------------
-    def resolve(self, document: MenuDocument, name: str, language: str) -> str:
+    def resolve(self, document: MenuDocument, name: str, language: str) -> str | None:
         """The name Asterisk plays for prompt `name` in `language`: the recording when one
         was uploaded, else the placeholder of this document's text (falling back to the
-        default language's text), else the name itself (an Asterisk sound)."""
+        default language's text), else None (nothing to play)."""
         file = self.recorded.get((name, language))
         if file is None:
             texts = document.prompts.get(name, {})
@@ -103,7 +103,7 @@ class PromptStore:
             if file is None and text.strip():
                 file = placeholder_file(name, language, text)
         if file is None:
-            return name
+            return None
         return f"{self.play_dir}/{file}"
 
     # -- blocking work (call from a worker thread) -------------------------------------

@@ -74,8 +74,11 @@ class SpeechUnavailable(Exception):
 Listen = Callable[[Channel, float, int], Awaitable[str | None]]
 #: classify(transcript) -> the taxonomy object, or None when it could not be classified
 Classify = Callable[[str], Awaitable[dict[str, Any] | None]]
-#: resolve(prompt name, language) -> what the channel plays (a sound file name)
-ResolvePrompt = Callable[[str, str], str]
+#: resolve(prompt name, language) -> what the channel plays (a sound file name), or None when
+#: the prompt has no file (e.g. a router's prompt the menu does not define)
+ResolvePrompt = Callable[[str, str], str | None]
+#: what a menu plays when its prompt has no file: a tone, so the caller knows to press a key
+NO_PROMPT = "beep"
 Record = Callable[..., None]
 
 
@@ -183,7 +186,7 @@ class Interpreter:
             else:
                 started = time.monotonic()
                 digits, timed_out = await self.channel.collect_digits(
-                    self._file(prompt), timeout=node.timeout, max_digits=1
+                    self._file(prompt) or NO_PROMPT, timeout=node.timeout, max_digits=1
                 )
                 waited = round(time.monotonic() - started, 3)
                 self._played(prompt)
@@ -337,14 +340,18 @@ class Interpreter:
         return node.target
 
     # -- prompts ----------------------------------------------------------------------
-    def _file(self, prompt: str) -> str:
+    def _file(self, prompt: str) -> str | None:
         return self.resolve_prompt(prompt, self.state.language)
 
     def _played(self, prompt: str) -> None:
         self.record("play", prompt=prompt, language=self.state.language)
 
     async def _play_prompt(self, prompt: str, *, interruptible: bool) -> str | None:
-        key = await self.channel.play(self._file(prompt), ALL_KEYS if interruptible else "")
+        file = self._file(prompt)
+        if file is None:
+            self.record("prompt_missing", prompt=prompt, language=self.state.language)
+            return None
+        key = await self.channel.play(file, ALL_KEYS if interruptible else "")
         self._played(prompt)
         if key is not None:
             self.record("input", digits=key, during="prompt", prompt=prompt)

@@ -119,7 +119,7 @@ async def simulate(
     at: datetime | None = None,
     speech: bool = True,
     version: int | None = None,
-    resolve_prompt: Callable[[str, str], str] | None = None,
+    resolve_prompt: Callable[[str, str], str | None] | None = None,
     caller_number: str = "13800138000",
 ) -> Simulation:
     """Walk `document` with `inputs`; raises SimulationInputError for a malformed input."""
@@ -139,7 +139,8 @@ async def simulate(
     interpreter = Interpreter(
         document,
         router=router,
-        resolve_prompt=resolve_prompt or (lambda name, language: f"{language}/{name}"),
+        resolve_prompt=resolve_prompt
+        or (lambda name, language: _by_text(document, name, language)),
         record=record,
         listen=channel.listen,
         classify=classify,
@@ -162,6 +163,14 @@ async def simulate(
         variables=channel.variables,
         unused_inputs=channel.inputs,
     )
+
+
+def _by_text(document: MenuDocument, name: str, language: str) -> str | None:
+    """Without a prompt store: a prompt plays when the document has a text for it."""
+    texts = document.prompts.get(name, {})
+    if (texts.get(language) or texts.get(document.default_language) or "").strip():
+        return f"{language}/{name}"
+    return None
 
 
 def signature(path: list[dict[str, Any]]) -> list[dict[str, Any]]:

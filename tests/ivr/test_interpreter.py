@@ -252,3 +252,30 @@ async def test_static_router_rules() -> None:
         "120",
         "emergency-handoff",
     )
+
+
+async def test_a_router_prompt_the_menu_does_not_define_is_skipped_not_fatal() -> None:
+    menu = small({"start": {"type": "route"}})
+    facts_prompt = StaticRouter(handoff_prompt="not-in-this-menu")
+
+    async def classify(_text: str) -> dict[str, Any]:
+        return {"intent": "emergency", "emergency": "110"}
+
+    menu = small(
+        {
+            "start": {
+                "type": "collect_speech",
+                "prompt": "p",
+                "next": "human",
+                "fallback": "human",
+            },
+            "human": {"type": "route"},
+        }
+    )
+    result = await simulate(menu, ["say:有人打架"], router=facts_prompt, classify=classify)
+    assert result.destination == ("hotline-transfer", "110")
+    assert {
+        "step": "prompt_missing",
+        "prompt": "not-in-this-menu",
+        "language": "mandarin",
+    } in result.path
