@@ -255,8 +255,7 @@ async def test_static_router_rules() -> None:
 
 
 async def test_a_router_prompt_the_menu_does_not_define_is_skipped_not_fatal() -> None:
-    menu = small({"start": {"type": "route"}})
-    facts_prompt = StaticRouter(handoff_prompt="not-in-this-menu")
+    router = StaticRouter(handoff_prompt="not-in-this-menu")
 
     async def classify(_text: str) -> dict[str, Any]:
         return {"intent": "emergency", "emergency": "110"}
@@ -272,7 +271,7 @@ async def test_a_router_prompt_the_menu_does_not_define_is_skipped_not_fatal() -
             "human": {"type": "route"},
         }
     )
-    result = await simulate(menu, ["say:有人打架"], router=facts_prompt, classify=classify)
+    result = await simulate(menu, ["say:有人打架"], router=router, classify=classify)
     assert result.destination == ("hotline-transfer", "110")
     assert {
         "step": "prompt_missing",
