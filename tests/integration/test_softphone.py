@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
-from pyVoIP.VoIP import PhoneStatus, VoIPPhone
 from sqlalchemy import select
 
 from hotline.calls import basic_flow
 from hotline.db import Call
 from tests.conftest import wait_for
+from tests.support.operator_phone import OperatorPhone
 
 pytestmark = pytest.mark.sandbox
 
@@ -20,26 +17,13 @@ async def test_pyvoip_phone_registers_and_its_call_reaches_the_controller(
     start_service, settings, sandbox
 ) -> None:
     service = await start_service(basic_flow)
-    phone = VoIPPhone(
-        settings.sip_bind,
-        settings.sip_port,
-        "6001",
-        settings.phones["6001"],
-        myIP="127.0.0.1",
-        sipPort=15070,
-        rtpPortLow=22000,
-        rtpPortHigh=22100,
-    )
-    await asyncio.to_thread(phone.start)
+    phone = OperatorPhone(settings, "6001", sip_port=15070, rtp_low=22000)
+    await phone.start()
     try:
-        deadline = time.monotonic() + 10
-        while phone.get_status() != PhoneStatus.REGISTERED and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        assert phone.get_status() == PhoneStatus.REGISTERED
         contacts = sandbox.cli("hotline", "pjsip show contacts")
         assert "6001/sip:" in contacts
 
-        await asyncio.to_thread(phone.call, "12345")
+        await phone.call("12345")
 
         def outcome() -> str:
             with service.sessions() as session:
@@ -56,4 +40,4 @@ async def test_pyvoip_phone_registers_and_its_call_reaches_the_controller(
                 {"step": s["step"], "value": s.get("value")} for s in call.path
             ]
     finally:
-        await asyncio.to_thread(phone.stop)
+        await phone.stop()

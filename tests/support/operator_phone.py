@@ -1,36 +1,38 @@
-"""A simulated operator phone: a pyVoIP phone registered to the hotline Asterisk that answers
-every call and keeps the headers of each INVITE it received."""
+"""A simulated phone (operator or softphone): a pyVoIP phone registered to the hotline
+Asterisk, run in a child process (tests/support/phone_process.py), that answers every call
+and keeps the headers of each INVITE it received."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import contextlib
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
-from pyVoIP.VoIP import PhoneStatus, VoIPPhone
+RUNNER = Path(__file__).with_name("phone_process.py")
 
 
 class OperatorPhone:
-    def __init__(self, settings: Any, extension: str, sip_port: int, rtp_low: int) -> None:
+    def __init__(
+        self, settings: Any, extension: str, sip_port: int, rtp_low: int, *, answer: bool = True
+    ) -> None:
         self.extension = extension
         self.invites: list[dict[str, Any]] = []
-        self.calls: list[Any] = []
-        self.phone = VoIPPhone(
-            settings.sip_bind,
-            settings.sip_port,
-            extension,
-            settings.phones[extension],
-            myIP="127.0.0.1",
-            sipPort=sip_port,
-            rtpPortLow=rtp_low,
-            rtpPortHigh=rtp_low + 40,
-            callCallback=self._ring,
-        )
-
-    def _ring(self, call: Any) -> None:
-        self.invites.append(dict(call.request.headers))
-        self.calls.append(call)
-        call.answer()
+        self.registered = asyncio.Event()
+        self.errors: list[str] = []
+        self._config = {
+            "server": settings.sip_bind,
+            "port": settings.sip_port,
+            "user": extension,
+            "password": settings.phones[extension],
+            "sip_port": sip_port,
+            "rtp_low": rtp_low,
+            "answer": answer,
+        }
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     def header(self, name: str) -> list[str]:
         return [str(h[name]) for h in self.invites if name in h]
@@ -39,12 +41,43 @@ class OperatorPhone:
         return [h["From"]["caller"] for h in self.invites if "From" in h]
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.phone.start)
-        deadline = time.monotonic() + 10
-        while self.phone.get_status() != PhoneStatus.REGISTERED:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"phone {self.extension} did not register")
-            await asyncio.sleep(0.1)
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(RUNNER),
+            json.dumps(self._config),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.create_task(self._read())
+        try:
+            await asyncio.wait_for(self.registered.wait(), 15)
+        except TimeoutError:
+            await self.stop()
+            raise AssertionError(
+                f"phone {self.extension} did not register: {self.errors or 'no answer'}"
+            ) from None
+
+    async def call(self, number: str) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(f"call {number}\n".encode())
+        await self._process.stdin.drain()
+
+    async def _read(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        async for line in self._process.stdout:
+            event = json.loads(line)
+            if event["event"] == "registered":
+                self.registered.set()
+            elif event["event"] == "invite":
+                self.invites.append(event["headers"])
+            elif event["event"] == "error":
+                self.errors.append(event["message"])
 
     async def stop(self) -> None:
-        await asyncio.to_thread(self.phone.stop)
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            await self._process.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
