@@ -131,7 +131,7 @@ class Partial:
 
 
 #: seconds of audio between two partial results
-PARTIAL_INTERVAL = 0.2
+PARTIAL_INTERVAL = 0.5
 
 
 class RecognitionStream:

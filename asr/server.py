@@ -448,8 +448,9 @@ class AudioSocketServer:
         )
 
 
-#: seconds of audio handed to the decoder at a time
-DECODE_BATCH = 0.1
+#: seconds of audio handed to the decoder at a time (latency at the end of speech grows
+#: by at most this much; the throughput of the pool grows with it)
+DECODE_BATCH = 0.2
 
 
 def _send_hangup(writer: asyncio.StreamWriter) -> None:
