@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     speech_enabled: bool = True
     speech_max_streams: int = Field(8, ge=1, le=256)
     speech_threads: int | None = Field(None, ge=1, le=64)
+
+    # Fail-open: the controller refreshes a heartbeat the dialplan checks, and keeps each
+    # call's watchdog (Asterisk's absolute timeout) this many seconds ahead of its next step;
+    # a call whose controller is gone goes to the intake queue (asterisk-conf/hotline).
+    heartbeat_interval: float = Field(2.0, gt=0, le=30)
+    watchdog_lease: float = Field(15.0, ge=3, le=600)
     timezone: str = "Asia/Shanghai"
     # Routing: the number dialled for each emergency service on a hand-off (the dial string
     # around it is the dialplan's transfer route; in the sandbox the carrier answers them).
