@@ -31,6 +31,7 @@ CONF_DIR = PROJECT_DIR / "asterisk-conf"
 APT_OPTS = ["-o", "Acquire::Check-Valid-Until=false", "-o", "Dpkg::Use-Pty=0"]
 PACKAGES = ["asterisk", "asterisk-modules", "asterisk-core-sounds-en"]
 INSTANCES = ("hotline", "carrier")
+DEGRADED_PROMPT = "抱歉，正在为您转接人工服务。"
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 
 Progress = Callable[[str], None]
@@ -195,6 +196,27 @@ class Sandbox:
                 changed = True
         return changed
 
+    def system_prompts(self) -> None:
+        """The dialplan's own prompts (the apology of a degraded call), spoken by espeak-ng;
+        kept when present. For an existing Asterisk, copy sounds/hotline-system over."""
+        folder = self.root / "usr/share/asterisk/sounds/hotline-system"
+        target = folder / "degraded.wav"
+        if target.exists() or shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        raw = folder / "degraded.raw.wav"
+        subprocess.run(
+            ["espeak-ng", "-v", "cmn", "-w", str(raw), DEGRADED_PROMPT],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)],
+            check=True,
+            capture_output=True,
+        )
+        raw.unlink()
+
     # ---- processes ---------------------------------------------------------------------
     def _conf_arg(self, name: str) -> list[str]:
         return ["-C", f"/etc/{name}-asterisk/asterisk.conf"]
@@ -320,6 +342,7 @@ class Sandbox:
     # ---- commands ----------------------------------------------------------------------
     def up(self) -> None:
         self.ensure_tree()
+        self.system_prompts()
         for name in INSTANCES:
             self.start(name)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -23,7 +24,7 @@ from hotline.recordings_feature import RecordingsFeature
 from hotline.routing_feature import RoutingFeature
 from hotline.settings import Settings
 from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
-from telephony.ami_client import AMIClient, AMIConnectionError
+from telephony.ami_client import AMIClient, AMIConnectionError, AMIError
 
 log = logging.getLogger("hotline.service")
 
@@ -48,6 +49,12 @@ class Metrics:
         self.ami_connects = Counter(
             "hotline_ami_connects",
             "AMI logins (the first and every reconnect)",
+            registry=self.registry,
+        )
+        self.agi_step_latency = Histogram(
+            "hotline_agi_step_latency_seconds",
+            "Controller-added latency per AGI step: from a command's result to the next command",
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5),
             registry=self.registry,
         )
         self.call_seconds = Histogram(
@@ -88,7 +95,13 @@ class Service:
             ping_interval=settings.ami_ping_interval,
         )
         self.ami.on_connection(self._on_ami_connection)
-        self.agi = AsyncAGIServer(self.ami, self.handle_call)
+        self.agi = AsyncAGIServer(
+            self.ami,
+            self.handle_call,
+            lease=settings.watchdog_lease,
+            on_step_latency=self.metrics.agi_step_latency.observe,
+            orphan_destination=("hotline-degraded", "s"),
+        )
         # Rosters, the router the IVR asks (`self.router`) and the queue membership sync.
         self.routing = RoutingFeature(
             self.sessions,
@@ -117,6 +130,8 @@ class Service:
             else None
         )
         self._connector: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._beats: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Migrate the database, load the speech model, listen for AudioSocket streams and
@@ -130,6 +145,24 @@ class Service:
         self.agi.start()
         self.routing.start()
         self._connector = asyncio.create_task(self._connect_ami(), name="ami-connect")
+        self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
+
+    async def _beat(self) -> None:
+        # The dialplan sends calls straight to a human when this global is stale. A beat
+        # also goes out at once on every (re)connection (`_on_ami_connection`).
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            await self._send_heartbeat()
+
+    async def _send_heartbeat(self) -> None:
+        if not self.ami.connected:
+            return
+        try:
+            await self.ami.action(
+                "Setvar", {"Variable": "HOTLINE_HEARTBEAT", "Value": int(time.time())}
+            )
+        except AMIError as exc:
+            log.warning("heartbeat not sent: %s", exc)
 
     async def _start_speech(self) -> None:
         settings = self.settings
@@ -170,6 +203,10 @@ class Service:
                 delay = min(delay * 2, 10)
 
     async def stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
         if self._connector is not None:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -190,6 +227,9 @@ class Service:
         self.metrics.ami_connected.set(1 if connected else 0)
         if connected:
             self.metrics.ami_connects.inc()
+            beat = asyncio.get_running_loop().create_task(self._send_heartbeat())
+            self._beats.add(beat)
+            beat.add_done_callback(self._beats.discard)
 
     async def handle_call(self, session: AGISession) -> None:
         record = CallRecord.for_session(session)

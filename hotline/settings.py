@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     # call's watchdog (Asterisk's absolute timeout) this many seconds ahead of its next step;
     # a call whose controller is gone goes to the intake queue (asterisk-conf/hotline).
     heartbeat_interval: float = Field(2.0, gt=0, le=30)
-    watchdog_lease: float = Field(15.0, ge=3, le=600)
+    watchdog_lease: float = Field(8.0, ge=3, le=600)
     timezone: str = "Asia/Shanghai"
     # Routing: the number dialled for each emergency service on a hand-off (the dial string
     # around it is the dialplan's transfer route; in the sandbox the carrier answers them).
@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+
+    # IVR prompts: where prompt files go (host path) and that directory as Asterisk sees it.
+    # Unset: the sandbox's sounds/hotline-prompts, or <state_dir>/prompts without a sandbox.
+    prompts_dir: Path | None = None
+    prompts_play_dir: str = ""
+    prompt_max_bytes: int = Field(10_000_000, ge=10_000, le=200_000_000)
+    prompt_max_seconds: float = Field(60.0, gt=0, le=600)
 
     # Recordings (recordings/, hotline/recordings_feature.py). The monitor directory is where
     # Asterisk's MixMonitor writes, as this host sees it: in the sandbox its spool's monitor
@@ -112,13 +119,6 @@ class Settings(BaseSettings):
     )
     recordings_purge_interval: float = Field(3600.0, gt=0)
     recordings_ticket_seconds: int = Field(900, ge=30, le=86400)
-
-    # IVR prompts: where prompt files go (host path) and that directory as Asterisk sees it.
-    # Unset: the sandbox's sounds/hotline-prompts, or <state_dir>/prompts without a sandbox.
-    prompts_dir: Path | None = None
-    prompts_play_dir: str = ""
-    prompt_max_bytes: int = Field(10_000_000, ge=10_000, le=200_000_000)
-    prompt_max_seconds: float = Field(60.0, gt=0, le=600)
 
     @classmethod
     def settings_customise_sources(

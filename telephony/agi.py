@@ -120,8 +120,25 @@ def parse_env(encoded: str) -> dict[str, str]:
 class AGISession:
     """One channel in AsyncAGI. Methods raise ChannelHungUp once the caller is gone."""
 
-    def __init__(self, ami: AMIClient, start: Event, *, command_timeout: float = 120.0):
+    def __init__(
+        self,
+        ami: AMIClient,
+        start: Event,
+        *,
+        command_timeout: float = 120.0,
+        lease: float | None = None,
+        on_step_latency: Callable[[float], None] | None = None,
+    ):
         self.ami = ami
+        # The watchdog: Asterisk's TIMEOUT(absolute) on the channel, pushed ahead before
+        # each command. If the controller dies, it runs out and the dialplan's `T` extension
+        # hands the call to a human. None: no watchdog.
+        self.lease = lease
+        self._lease_until = 0.0
+        # Controller-added latency: from a command's result arriving to the next command
+        # leaving (the time this process spent deciding), reported to `on_step_latency`.
+        self._on_step_latency = on_step_latency
+        self._last_result_at: float | None = None
         self.channel = start.get("Channel", "") or ""
         self.env = parse_env(start.get("Env", "") or "")
         self.unique_id = start.get("Uniqueid") or self.env.get("uniqueid", "")
@@ -160,12 +177,41 @@ class AGISession:
         await self._hung_up.wait()
 
     # ---- raw commands ----------------------------------------------------------------
-    async def command(self, command: str, *, timeout: float | None = None) -> AGIResult:
-        """Run one AGI command and return its parsed reply.
+    async def command(
+        self, command: str, *, timeout: float | None = None, expected: float = 5.0
+    ) -> AGIResult:
+        """Run one AGI command and return its parsed reply. `expected` is how long the
+        command may legitimately take (a prompt's length, a digit timeout): the watchdog
+        lease is pushed past it first.
 
         Raises ChannelHungUp, AGICommandError (5xx), AMIConnectionLost, TimeoutError."""
         if self._ended.is_set():
             raise ChannelHungUp(f"{self.channel}: channel has left AGI; cannot run {command!r}")
+        if self._last_result_at is not None and self._on_step_latency is not None:
+            self._on_step_latency(asyncio.get_running_loop().time() - self._last_result_at)
+            self._last_result_at = None
+        if self.lease is not None:
+            await self._renew_lease(expected)
+        return await self._send(command, timeout)
+
+    async def _renew_lease(self, expected: float) -> None:
+        assert self.lease is not None
+        now = asyncio.get_running_loop().time()
+        if self._lease_until - now >= expected + 2.0:
+            return
+        length = int(expected + self.lease) + 1
+        await self._send(f"SET VARIABLE TIMEOUT(absolute) {length}", None)
+        self._lease_until = now + length
+
+    async def release_watchdog(self) -> None:
+        """Stop the watchdog before the call leaves AGI for good (a queue, a transfer)."""
+        if self.lease is not None and self._lease_until:
+            await self._send("SET VARIABLE TIMEOUT(absolute) 0", None)
+            self._lease_until = 0.0
+
+    async def _send(
+        self, command: str, timeout: float | None, *, minus_one_is_error: bool = True
+    ) -> AGIResult:
         command_id = f"{self.unique_id}-{next(self._ids)}"
         future: asyncio.Future[AGIResult] = asyncio.get_running_loop().create_future()
         self._waiting[command_id] = future
@@ -183,24 +229,42 @@ class AGISession:
             result = await asyncio.wait_for(future, timeout or self.command_timeout)
         finally:
             self._waiting.pop(command_id, None)
+        self._last_result_at = asyncio.get_running_loop().time()
         if result.code == 511:
             self._mark_hung_up()
             raise ChannelHungUp(f"{self.channel}: hung up during {command!r}")
         if result.code != 200:
             raise AGICommandError(command, result)
-        if result.result == -1:
-            raise ChannelHungUp(f"{self.channel}: hung up during {command!r}")
+        if result.result == -1 and minus_one_is_error:
+            # -1 is also how STREAM FILE and friends report a sound file they cannot play:
+            # only a channel that is really gone counts as a hang-up.
+            if self.hung_up or not await self._alive():
+                self._mark_hung_up()
+                raise ChannelHungUp(f"{self.channel}: hung up during {command!r}")
+            raise AGICommandError(command, result)
         return result
+
+    async def _alive(self) -> bool:
+        try:
+            status = await self._send("CHANNEL STATUS", None, minus_one_is_error=False)
+        except ChannelHungUp:
+            return False
+        return status.result is not None and status.result >= 0
 
     # ---- what an IVR needs -----------------------------------------------------------
     async def answer(self) -> None:
         await self.command("ANSWER")
 
-    async def play(self, prompt: str, escape_digits: str = "") -> str | None:
-        """Play a prompt (a sound file name). With `escape_digits`, a caller's key press in
-        that set stops it and is returned; otherwise None."""
+    async def play(
+        self, prompt: str, escape_digits: str = "", *, expected: float = 30.0
+    ) -> str | None:
+        """Play a prompt (a sound file name; `expected`: its length at most, in seconds).
+        With `escape_digits`, a caller's key press in that set stops it and is returned;
+        otherwise None."""
         _check_digits(escape_digits)
-        result = await self.command(f"STREAM FILE {quote_arg(prompt)} {quote_arg(escape_digits)}")
+        result = await self.command(
+            f"STREAM FILE {quote_arg(prompt)} {quote_arg(escape_digits)}", expected=expected
+        )
         code = result.result or 0
         return chr(code) if code > 0 else None
 
@@ -214,6 +278,7 @@ class AGISession:
         result = await self.command(
             f"GET DATA {quote_arg(prompt)} {int(timeout * 1000)} {max_digits}",
             timeout=self.command_timeout + timeout,
+            expected=30.0 + timeout,
         )
         return result.value, result.data == "timeout"
 
@@ -230,7 +295,7 @@ class AGISession:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", application):
             raise ValueError(f"not a dialplan application name: {application!r}")
         command = f"EXEC {application}" + (f" {quote_arg(args)}" if args else "")
-        result = await self.command(command, timeout=timeout)
+        result = await self.command(command, timeout=timeout, expected=timeout or 5.0)
         return result.result if result.result is not None else 0
 
     async def start_mixmonitor(self, filename: str, options: str = "b") -> None:
@@ -249,10 +314,11 @@ class AGISession:
         for name, value in (("context", context), ("exten", exten)):
             if not re.fullmatch(r"[A-Za-z0-9_\-+*#]+", value):
                 raise ValueError(f"not a dialplan {name}: {value!r}")
-        await self.command(f"SET CONTEXT {context}")
-        await self.command(f"SET EXTENSION {exten}")
-        await self.command(f"SET PRIORITY {int(priority)}")
-        await self.command("ASYNCAGI BREAK")
+        await self.release_watchdog()
+        await self._send(f"SET CONTEXT {context}", None)
+        await self._send(f"SET EXTENSION {exten}", None)
+        await self._send(f"SET PRIORITY {int(priority)}", None)
+        await self._send("ASYNCAGI BREAK", None)
         self._ended.set()
 
     async def hangup(self) -> None:
@@ -306,11 +372,20 @@ class AsyncAGIServer:
         *,
         command_timeout: float = 120.0,
         reconnect_grace: float = 15.0,
+        lease: float | None = None,
+        on_step_latency: Callable[[float], None] | None = None,
+        orphan_destination: tuple[str, str] | None = None,
     ):
         self.ami = ami
         self.handler = handler
         self.command_timeout = command_timeout
         self.reconnect_grace = reconnect_grace
+        self.lease = lease
+        self.on_step_latency = on_step_latency
+        #: (context, exten) where calls left in AGI by an earlier controller are sent
+        self.orphan_destination = orphan_destination
+        self.orphans_recovered = 0
+        self._sweeper: asyncio.Task[int] | None = None
         self.sessions: dict[str, AGISession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: list[Callable[[], None]] = []
@@ -328,6 +403,8 @@ class AsyncAGIServer:
         self.ami.on_connection(self._on_connection)
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
@@ -340,7 +417,13 @@ class AsyncAGIServer:
         return len(self._tasks)
 
     def _on_start(self, event: Event) -> None:
-        session = AGISession(self.ami, event, command_timeout=self.command_timeout)
+        session = AGISession(
+            self.ami,
+            event,
+            command_timeout=self.command_timeout,
+            lease=self.lease,
+            on_step_latency=self.on_step_latency,
+        )
         self.sessions[session.channel] = session
         self.calls_started += 1
         context = contextvars.copy_context()
@@ -397,6 +480,50 @@ class AsyncAGIServer:
         if not connected:
             for session in self.sessions.values():
                 session._on_connection_lost()
+        elif self.orphan_destination is not None:
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self.recover_orphans(), name="agi-orphan-sweep"
+            )
+
+    async def recover_orphans(self) -> int:
+        """Send every channel waiting in AsyncAGI that no session of ours serves (left by a
+        controller that crashed or lost AMI) to `orphan_destination`. Returns how many."""
+        if self.orphan_destination is None:
+            return 0
+        context, exten = self.orphan_destination
+        try:
+            _, channels = await self.ami.action_list("CoreShowChannels")
+        except AMIError as exc:
+            log.warning("could not list channels to recover: %s", exc)
+            return 0
+        moved = 0
+        for channel in channels:
+            name = channel.get("Channel", "") or ""
+            if channel.get("Application") != "AGI" or name in self.sessions:
+                continue
+            if _seconds(channel.get("Duration", "")) < 3:
+                # Its AsyncAGIStart may still be on its way to us.
+                continue
+            try:
+                await self.ami.action(
+                    "Redirect",
+                    {"Channel": name, "Context": context, "Exten": exten, "Priority": 1},
+                )
+                moved += 1
+                log.warning("call %s was left in AGI; sent to %s", name, context)
+            except AMIError as exc:
+                log.warning("could not recover %s: %s", name, exc)
+        self.orphans_recovered += moved
+        return moved
+
+
+def _seconds(duration: str | None) -> int:
+    """'01:02:03' -> 3723; anything else -> a large number (treated as old)."""
+    try:
+        hours, minutes, seconds = (int(part) for part in (duration or "").split(":"))
+    except ValueError:
+        return 1 << 30
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def _known(value: str) -> str:

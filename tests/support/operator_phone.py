@@ -16,7 +16,14 @@ RUNNER = Path(__file__).with_name("phone_process.py")
 
 class OperatorPhone:
     def __init__(
-        self, settings: Any, extension: str, sip_port: int, rtp_low: int, *, answer: bool = True
+        self,
+        settings: Any,
+        extension: str,
+        sip_port: int,
+        rtp_low: int,
+        *,
+        answer: bool = True,
+        hangup_after: float | None = None,
     ) -> None:
         self.extension = extension
         self.invites: list[dict[str, Any]] = []
@@ -30,7 +37,9 @@ class OperatorPhone:
             "sip_port": sip_port,
             "rtp_low": rtp_low,
             "answer": answer,
+            "hangup_after": hangup_after,
         }
+        self.answered = 0
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -70,6 +79,8 @@ class OperatorPhone:
                 self.registered.set()
             elif event["event"] == "invite":
                 self.invites.append(event["headers"])
+            elif event["event"] == "answered":
+                self.answered += 1
             elif event["event"] == "error":
                 self.errors.append(event["message"])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from typing import Any
 
@@ -29,6 +30,9 @@ def main() -> None:
         emit(event="invite", headers=dict(call.request.headers))
         if config.get("answer", True):
             call.answer()
+            emit(event="answered")
+            if config.get("hangup_after"):
+                threading.Timer(config["hangup_after"], call.hangup).start()
 
     phone = VoIPPhone(
         config["server"],
