@@ -163,6 +163,9 @@ class QueueSync:
                     report.removed,
                     report.deferred,
                 )
+            if report.deferred:
+                # Whoever asked for this sync, removals waiting on a call are retried soon.
+                asyncio.get_running_loop().call_later(self.retry_busy, self._wake.set)
             self.last_report = report
             return report
 

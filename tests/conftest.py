@@ -105,6 +105,10 @@ async def start_service(
 async def carrier(sandbox: Sandbox) -> AsyncIterator[Carrier]:
     async with Carrier.from_settings(load_settings()) as c:
         yield c
+    # No call outlives its test (a caller still waiting in a queue would ring the next
+    # test's operators).
+    for name in ("carrier", "hotline"):
+        await asyncio.to_thread(sandbox.cli, name, "channel request hangup all")
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,14 @@ class OperatorPhone:
         return [str(h[name]) for h in self.invites if name in h]
 
     def shown_names(self) -> list[str]:
-        return [h["From"]["caller"] for h in self.invites if "From" in h]
+        """The caller names the phone showed: the display names of the INVITEs' From
+        headers (read from the raw header: pyVoIP's own parse mangles non-ASCII names)."""
+        names = []
+        for headers in self.invites:
+            raw = str(headers.get("From", {}).get("raw", ""))
+            match = re.match(r'\s*"((?:[^"\\]|\\.)*)"', raw)
+            names.append(match.group(1) if match else raw.partition("<")[0].strip())
+        return names
 
     async def start(self) -> None:
         self._process = await asyncio.create_subprocess_exec(
