@@ -196,6 +196,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         db.upgrade(settings.database_url)
         err.print("database is up to date")
 
+    _bench_calls(bench_app)
+
     @bench_app.command("ami")
     def bench_ami(
         fixture: Annotated[
@@ -226,6 +228,55 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
         err.print(f"wrote {out}")
+
+
+def _bench_calls(bench_app: typer.Typer) -> None:
+    @bench_app.command("calls")
+    def bench_calls(
+        calls: Annotated[int, typer.Option(help="concurrent calls")] = 200,
+        ramp: Annotated[float, typer.Option(help="seconds over which calls are placed")] = 10.0,
+        out: Annotated[Path, typer.Option(help="where to write the JSON")] = Path(
+            "bench-results/calls.json"
+        ),
+    ) -> None:
+        """N real calls walk the default menu with DTMF and a speech step (needs the sandbox)."""
+        import tempfile
+
+        from hotline import logs
+        from hotline.bench_calls import bench
+
+        settings = _settings()
+        logs.configure("WARNING")
+        with tempfile.TemporaryDirectory() as state:
+            run = settings.model_copy(
+                update={
+                    "state_dir": Path(state),
+                    "database_url": f"sqlite:///{Path(state) / 'bench.db'}",
+                    "recordings_enabled": False,
+                }
+            )
+            report = asyncio.run(bench(run, calls, ramp))
+        table = Table(title=f"{calls} concurrent calls through the default menu")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for label, value in (
+            ("calls completed (reached a queue)", f"{report.completed}/{report.calls}"),
+            ("calls lost", str(report.lost)),
+            ("speech steps refused (all decoders busy)", str(report.speech_refused)),
+            ("AGI steps measured", str(report.agi_steps)),
+            ("controller-added latency per step p50", f"{report.step_latency_p50_ms:.2f} ms"),
+            ("controller-added latency per step p99", f"{report.step_latency_p99_ms:.2f} ms"),
+            ("controller CPU (share of one core)", f"{report.cpu_share_of_one_core:.0%}"),
+            ("controller peak memory", f"{report.peak_rss_mb:.0f} MB"),
+            ("queues", ", ".join(f"{q}: {n}" for q, n in sorted(report.queues.items()))),
+        ):
+            table.add_row(label, value)
+        Console().print(table)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        err.print(f"wrote {out}")
+        if report.lost:
+            raise typer.Exit(1)
 
 
 def _print_status(box: object) -> None:

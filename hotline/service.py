@@ -203,25 +203,30 @@ class Service:
                 delay = min(delay * 2, 10)
 
     async def stop(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-        if self._connector is not None:
-            self._connector.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connector
-        await self.routing.stop()
-        await self.agi.stop()
-        await self.ami.close()
+        """Stop everything started, in order; a part that does not stop within its time is
+        logged by name and left behind rather than holding up the rest."""
+        for task in (self._heartbeat, self._connector):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._stop_part("routing", self.routing.stop())
+        await self._stop_part("calls", self.agi.stop())
+        await self._stop_part("AMI", self.ami.close())
         if self.speech is not None:
-            await self.speech.stop()
+            await self._stop_part("speech", self.speech.stop())
         if self.speech_engine is not None:
-            self.speech_engine.shutdown()
+            await self._stop_part("speech decoders", asyncio.to_thread(self.speech_engine.shutdown))
         if self.recordings is not None:
-            await self.recordings.stop()
-        self.call_log.close()
+            await self._stop_part("recordings", self.recordings.stop())
+        await self._stop_part("call log", asyncio.to_thread(self.call_log.close))
         self.engine.dispose()
+
+    async def _stop_part(self, name: str, stopping: Awaitable[None], timeout: float = 20) -> None:
+        try:
+            await asyncio.wait_for(stopping, timeout)
+        except TimeoutError:
+            log.error("%s did not stop within %g s; going on without it", name, timeout)
 
     def _on_ami_connection(self, connected: bool) -> None:
         self.metrics.ami_connected.set(1 if connected else 0)
