@@ -120,7 +120,8 @@ async def run_calls(
 
     async def place(n: int, number: str) -> None:
         await asyncio.sleep(ramp * n / max(calls, 1))
-        await carrier.call(number=number, script=script, hold=4)
+        # The caller stays on the line long enough for any path to reach a queue.
+        await carrier.call(number=number, script=script, hold=30)
 
     try:
         await asyncio.gather(*(place(n, number) for n, number in enumerate(numbers)))

@@ -219,7 +219,7 @@ class Service:
             await self._stop_part("speech decoders", asyncio.to_thread(self.speech_engine.shutdown))
         if self.recordings is not None:
             await self._stop_part("recordings", self.recordings.stop())
-        await self._stop_part("call log", asyncio.to_thread(self.call_log.close))
+        await self._stop_part("call log", self.call_log.aclose())
         self.engine.dispose()
 
     async def _stop_part(self, name: str, stopping: Awaitable[None], timeout: float = 20) -> None:

@@ -106,6 +106,17 @@ async def start_routing_service(
     service.routing.clock = lambda: at
     await asyncio.to_thread(seed_roster, service)
     await service.routing.queue_sync.sync()
+    # The synchroniser also runs by itself (at start-up, on reconnection): wait until
+    # Asterisk's membership has settled on the roster at `at`.
+    wanted = service.routing.queue_sync.desired(at)
+    expected = {q: set(wanted.get(q, set())) for q in OURS}
+    deadline = clock_time.monotonic() + 15
+    while await membership(service) != expected:
+        if clock_time.monotonic() > deadline:
+            raise AssertionError(
+                f"queues did not settle: {await membership(service)} != {expected}"
+            )
+        await asyncio.sleep(0.2)
     return service
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from sqlalchemy import select
 
@@ -13,11 +15,18 @@ from tests.support.operator_phone import OperatorPhone
 pytestmark = pytest.mark.sandbox
 
 
+def free_udp_port() -> int:
+    # A port no earlier phone used: Asterisk may still hold a stale contact for an old one.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 async def test_pyvoip_phone_registers_and_its_call_reaches_the_controller(
     start_service, settings, sandbox
 ) -> None:
     service = await start_service(basic_flow)
-    phone = OperatorPhone(settings, "6001", sip_port=15070, rtp_low=22000)
+    phone = OperatorPhone(settings, "6001", sip_port=free_udp_port(), rtp_low=22000)
     await phone.start()
     try:
         contacts = sandbox.cli("hotline", "pjsip show contacts")

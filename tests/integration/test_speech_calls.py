@@ -37,9 +37,7 @@ def spoken_audio(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> 
     return sandbox.carrier_sound(path, "spoken")
 
 
-def speech_flow(
-    holder: dict[str, Service], results: list[SpeechResult], **limits: float | int
-):  # type: ignore[no-untyped-def]
+def speech_flow(holder: dict[str, Service], results: list[SpeechResult], **limits: float | int):  # type: ignore[no-untyped-def]
     async def flow(session: AGISession, record: CallRecord) -> None:
         service = holder["service"]
         assert service.speech is not None

@@ -82,7 +82,11 @@ class OperatorPhone:
     async def _read(self) -> None:
         assert self._process is not None and self._process.stdout is not None
         async for line in self._process.stdout:
-            event = json.loads(line)
+            try:
+                event = json.loads(line)
+            except ValueError:
+                self.errors.append(line.decode(errors="replace").strip())
+                continue
             if event["event"] == "registered":
                 self.registered.set()
             elif event["event"] == "invite":

@@ -10,6 +10,7 @@ a stuck phone is simply killed. Protocol: one JSON object on argv; JSON lines on
 from __future__ import annotations
 
 import json
+import random
 import sys
 import threading
 import time
@@ -17,10 +18,14 @@ from typing import Any
 
 from pyVoIP.VoIP import PhoneStatus, VoIPPhone
 
+# pyVoIP prints its own messages to stdout; events go to the real stdout, its prints to stderr.
+EVENTS = sys.stdout
+sys.stdout = sys.stderr
+
 
 def emit(**event: Any) -> None:
-    sys.stdout.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()
+    EVENTS.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+    EVENTS.flush()
 
 
 def main() -> None:
@@ -45,6 +50,19 @@ def main() -> None:
         rtpPortHigh=config["rtp_low"] + 40,
         callCallback=ring,
     )
+    # pyVoIP numbers its Call-IDs and branches from counters that start at 1 in every process:
+    # a second phone within a transaction's lifetime would repeat the first one's ids, and
+    # Asterisk would take its INVITE for a retransmission. Start them somewhere unique.
+    offset = random.randrange(1_000, 1_000_000_000)  # CSeq numbers stay below 2**31
+    for counter in (
+        phone.sip.inviteCounter,
+        phone.sip.registerCounter,
+        phone.sip.subscribeCounter,
+        phone.sip.byeCounter,
+        phone.sip.callID,
+        phone.sip.sessID,
+    ):
+        counter.x = offset
     phone.start()
     deadline = time.monotonic() + 10
     while phone.get_status() != PhoneStatus.REGISTERED:
