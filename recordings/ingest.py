@@ -131,7 +131,13 @@ class Ingestor:
     async def _loop(self, worker: str) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            did = await loop.run_in_executor(self._pool, self.run_one, worker)
+            try:
+                did = await loop.run_in_executor(self._pool, self.run_one, worker)
+            except Exception:
+                # The database or the store is unavailable: the job stays where it was
+                # (claims are durable); try again after a pause rather than stop ingesting.
+                log.exception("ingest worker %s: a step failed; retrying later", worker)
+                did = False
             if not did:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
