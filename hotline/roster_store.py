@@ -91,6 +91,7 @@ class RosterStore:
         self.timezone = timezone
         self._lock = threading.Lock()
         self._snapshot: Roster | None = None
+        self._generation = 0
         #: called after every change (e.g. to re-sync Asterisk's queues)
         self.listeners: list[Any] = []
 
@@ -99,8 +100,14 @@ class RosterStore:
         snapshot = self._snapshot
         if snapshot is None:
             with self._lock:
-                snapshot = self._snapshot or self._load()
-                self._snapshot = snapshot
+                snapshot = self._snapshot
+                if snapshot is None:
+                    # A change committed while this load reads would be lost if the load's
+                    # (older) result were kept: keep it only if no change came meanwhile.
+                    generation = self._generation
+                    snapshot = self._load()
+                    if generation == self._generation:
+                        self._snapshot = snapshot
         return snapshot
 
     def _load(self) -> Roster:
@@ -122,6 +129,7 @@ class RosterStore:
         return Roster(operators, shifts, assignments, calendar, self.timezone)
 
     def _changed(self) -> None:
+        self._generation += 1
         self._snapshot = None
         for listener in list(self.listeners):
             listener()
