@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,16 @@ class FileTranscript:
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": str(self.path), **self.transcript.to_dict()}
+
+
+def write_wav(path: str | os.PathLike[str], pcm: bytes, sample_rate: int = 8000) -> Path:
+    """Write 16-bit mono PCM as a WAV file (as Asterisk plays and records it); returns the path."""
+    with wave.open(os.fspath(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm)
+    return Path(path)
 
 
 def load_pcm(path: str | os.PathLike[str], sample_rate: int) -> bytes:

@@ -136,6 +136,18 @@ class Endpointer:
         ):
             self.reason = EndReason.NO_INPUT
 
+    def decodable_seconds(self, keep_seconds: float) -> float:
+        """How much of the audio so far the recogniser needs, in seconds from the start.
+
+        Before speech starts, all of it. After, everything up to `keep_seconds` past the last
+        speech: a silence that goes on may be the end of the turn, and decoding it would
+        only delay the transcript. If the caller speaks again, the bound moves past the
+        pause and the held audio is decoded after all, in order.
+        """
+        if not self.speech_started or self.speech_ended_at is None:
+            return self.audio_seconds
+        return min(self.audio_seconds, self.speech_ended_at + keep_seconds)
+
     def words_heard(self) -> None:
         """The recogniser produced text: speech has certainly started."""
         if not self.speech_started:

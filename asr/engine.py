@@ -13,11 +13,14 @@ to keys or a human instead. Refusals are counted in `stats`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -56,6 +59,70 @@ class DecoderSlot:
             self._engine._release()
 
 
+#: job priorities on the decode pool: the end of a caller's turn goes first
+URGENT = 0
+NORMAL = 1
+
+_Job = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...]]
+
+
+class DecodePool:
+    """Worker threads that take jobs by priority, then in order of submission.
+
+    A thread pool whose queue is first come, first served would make the caller who has
+    just stopped speaking wait behind every other call's running audio; here the last
+    decode of a turn (`URGENT`) overtakes the queued `NORMAL` batches.
+    """
+
+    def __init__(self, threads: int, name: str = "vosk") -> None:
+        self._queue: queue.PriorityQueue[tuple[int, int, _Job | None]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, priority: int, fn: Callable[..., T], *args: Any) -> Future[T]:
+        if self._closed:
+            raise RuntimeError("the decode pool is shut down")
+        future: Future[T] = Future()
+        self._queue.put((priority, next(self._order), (future, fn, args)))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            _, _, job = self._queue.get()
+            if job is None:
+                return
+            future, fn, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self) -> None:
+        """Cancel queued jobs, let running ones finish, stop the threads (blocks)."""
+        self._closed = True
+        while True:
+            try:
+                _, _, job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job[0].cancel()
+        for _ in self._threads:
+            self._queue.put((NORMAL + 1, next(self._order), None))
+        for thread in self._threads:
+            thread.join()
+
+
 class SpeechEngine:
     """Owns the decode pool and admission; create streams with `open_stream`."""
 
@@ -71,7 +138,7 @@ class SpeechEngine:
         self.max_streams = max_streams
         self.threads = threads
         self.stats = EngineStats()
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vosk")
+        self._pool = DecodePool(threads)
 
     def reserve(self) -> DecoderSlot:
         """Take a decoder slot now, or raise DecodersBusy now (never waits)."""
@@ -95,9 +162,13 @@ class SpeechEngine:
     def _release(self) -> None:
         self.stats.active -= 1
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    def submit(self, fn: Callable[..., T], *args: Any, priority: int = NORMAL) -> asyncio.Future[T]:
+        """Start blocking work on the decode pool; await the returned future for its result."""
+        return asyncio.wrap_future(self._pool.submit(priority, fn, *args))
+
+    async def run(self, fn: Callable[..., T], *args: Any, priority: int = NORMAL) -> T:
         """Run blocking work on the decode pool."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await self.submit(fn, *args, priority=priority)
 
     async def open_stream(
         self, sample_rate: int = 8000, slot: DecoderSlot | None = None
@@ -112,8 +183,8 @@ class SpeechEngine:
         return RecognitionStream(self, recogniser, sample_rate, slot)
 
     def shutdown(self) -> None:
-        """Stop the pool after queued work finishes (blocks; call at process exit)."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Stop the pool: queued work is cancelled, running work finishes (blocks)."""
+        self._pool.shutdown()
 
 
 def _new_recogniser(model: Any, sample_rate: int) -> Any:
@@ -171,34 +242,56 @@ class RecognitionStream:
         texts = [s.get("text", "") for s in self._segments] + [current]
         return " ".join(t for t in texts if t)
 
-    async def accept(self, pcm: bytes) -> Partial | None:
-        """Decode audio (16-bit mono at the stream's rate); return a changed partial."""
+    def submit(self, pcm: bytes) -> asyncio.Future[str | None]:
+        """Start decoding audio on the pool without waiting; pass the result to `partial()`.
+
+        At most one submission per stream may be in flight (await it before the next one):
+        a recogniser decodes its audio in order, on one thread at a time.
+        """
         if self.closed:
-            raise RuntimeError("accept() after finish(): this recognition stream is closed")
-        if not pcm:
-            return None
+            raise RuntimeError("submit() after finish(): this recognition stream is closed")
         self.audio_bytes += len(pcm)
-        text = await self._engine.run(self._accept, pcm)
+        return self._engine.submit(self._accept, pcm)
+
+    def partial(self, text: str | None) -> Partial | None:
+        """The partial result for a finished submission, or None when nothing changed."""
         if text is None or text == self._partial:
             return None
         self._partial = text
         return Partial(text, display_text(text))
 
-    def _final(self) -> list[dict[str, Any]]:
+    async def accept(self, pcm: bytes) -> Partial | None:
+        """Decode audio (16-bit mono at the stream's rate); return a changed partial."""
+        if not pcm:
+            if self.closed:
+                raise RuntimeError("accept() after finish(): this recognition stream is closed")
+            return None
+        return self.partial(await self.submit(pcm))
+
+    def _final(self, tail: bytes) -> list[dict[str, Any]]:
+        if tail:
+            self._accept(tail)
         self._segments.append(json.loads(self._recogniser.FinalResult()))
         self._recogniser = None  # freed on the pool thread, not on the loop
         return self._segments
 
-    async def finish(self) -> Transcript:
-        """Flush the recogniser, release the decoder slot, return the transcript."""
+    async def finish(self, tail: bytes = b"", audio_seconds: float | None = None) -> Transcript:
+        """Decode `tail` (the last audio), flush the recogniser, release the decoder slot.
+
+        The tail and the flush are one job on the pool, so the end of a caller's turn waits
+        for the pool once, not twice. `audio_seconds` is the duration to report when it is
+        not just the audio decoded (audio heard but left undecoded, such as final silence).
+        """
         if self.closed:
             raise RuntimeError("finish() called twice on a recognition stream")
         self.closed = True
+        self.audio_bytes += len(tail)
         try:
-            segments = await self._engine.run(self._final)
+            segments = await self._engine.run(self._final, tail, priority=URGENT)
         finally:
             self._slot.release()
-        return Transcript.from_vosk(segments, self.audio_seconds)
+        duration = self.audio_seconds if audio_seconds is None else audio_seconds
+        return Transcript.from_vosk(segments, duration)
 
     def abandon(self) -> None:
         """Release the slot without a result (the step was cancelled)."""

@@ -380,63 +380,95 @@ class AudioSocketServer:
         # Audio time drives the end point; this wall-clock bound covers a peer that stops
         # sending audio without hanging up.
         wall_deadline = loop.time() + step.config.max_seconds + 2.0
-        pcm = bytearray()
-        while not endpointer.ended:
-            try:
-                for frame in parser:
-                    if isinstance(frame, Audio):
-                        used = endpointer.audio(frame.pcm)
-                        pcm += frame.pcm[:used]
-                    elif isinstance(frame, Dtmf):
-                        endpointer.key(frame.digit)
-                    elif isinstance(frame, Hangup):
-                        endpointer.end(EndReason.HANGUP)
-                    elif isinstance(frame, Error):
-                        log.warning("AudioSocket error frame on call %s: %r", call, frame.payload)
-                        endpointer.end(EndReason.ERROR)
-                    elif isinstance(frame, UnknownFrame):
-                        self.counters["unknown_frames"] += 1
-                    if endpointer.ended:
-                        break
-            except ProtocolError as exc:
-                log.warning("AudioSocket protocol error on call %s: %s", call, exc)
-                endpointer.end(EndReason.ERROR)
-            # Decode in batches of DECODE_BATCH seconds: a pool hop per 20 ms frame costs
-            # more than the decoding itself. Whatever is left is decoded when the step ends.
-            if len(pcm) >= DECODE_BATCH * AUDIO_SAMPLE_RATE * 2 or (pcm and endpointer.ended):
-                partial = await stream.accept(bytes(pcm))
-                pcm.clear()
-                if partial is not None:
-                    if partial.text:
-                        endpointer.words_heard()
-                    self.events.publish(
-                        PartialTranscript(call, partial.text, partial.display, stream.audio_seconds)
-                    )
-            if endpointer.ended:
-                break
-            try:
-                data = await asyncio.wait_for(reader.read(65536), wall_deadline - loop.time())
-            except TimeoutError:
-                endpointer.end(EndReason.MAX_DURATION)
-                break
-            except ConnectionError:
-                data = b""
-            if not data:
-                endpointer.end(EndReason.HANGUP)
-                break
-            try:
-                parser.receive_data(data)
-            except ProtocolError as exc:
-                log.warning("AudioSocket protocol error on call %s: %s", call, exc)
-                endpointer.end(EndReason.ERROR)
-        if pcm:
-            await stream.accept(bytes(pcm))
-        reason = endpointer.reason or EndReason.ERROR
-        # Let the dialplan continue while the last words are flushed from the decoder.
-        if reason is not EndReason.HANGUP:
-            _send_hangup(writer)
-        writer.close()
-        transcript = await stream.finish()
+        # The socket is read and the end point decided as audio arrives; decoding runs
+        # beside it on the pool, one batch in flight per call. A batch is whatever audio
+        # arrived while the previous one decoded (at least DECODE_BATCH seconds), so a
+        # busy pool gets fewer, larger jobs instead of a queue, and a slow decoder never
+        # delays hearing the end of the turn.
+        pcm = bytearray()  # the step's audio
+        handed = 0  # bytes of `pcm` given to the decoder
+        decoding: asyncio.Future[str | None] | None = None
+        batch_bytes = int(DECODE_BATCH * AUDIO_SAMPLE_RATE) * 2
+
+        def decodable() -> int:
+            bound = int(endpointer.decodable_seconds(DECODE_TAIL) * AUDIO_SAMPLE_RATE) * 2
+            return min(len(pcm), max(handed, bound))
+
+        def collect(done: asyncio.Future[str | None]) -> None:
+            partial = stream.partial(done.result())
+            if partial is not None:
+                if partial.text:
+                    endpointer.words_heard()
+                self.events.publish(
+                    PartialTranscript(call, partial.text, partial.display, stream.audio_seconds)
+                )
+
+        try:
+            while not endpointer.ended:
+                try:
+                    for frame in parser:
+                        if isinstance(frame, Audio):
+                            used = endpointer.audio(frame.pcm)
+                            pcm += frame.pcm[:used]
+                        elif isinstance(frame, Dtmf):
+                            endpointer.key(frame.digit)
+                        elif isinstance(frame, Hangup):
+                            endpointer.end(EndReason.HANGUP)
+                        elif isinstance(frame, Error):
+                            log.warning(
+                                "AudioSocket error frame on call %s: %r", call, frame.payload
+                            )
+                            endpointer.end(EndReason.ERROR)
+                        elif isinstance(frame, UnknownFrame):
+                            self.counters["unknown_frames"] += 1
+                        if endpointer.ended:
+                            break
+                except ProtocolError as exc:
+                    log.warning("AudioSocket protocol error on call %s: %s", call, exc)
+                    endpointer.end(EndReason.ERROR)
+                if decoding is not None and decoding.done():
+                    collect(decoding)
+                    decoding = None
+                if endpointer.ended:
+                    break
+                if decoding is None and decodable() - handed >= batch_bytes:
+                    upto = decodable()
+                    decoding = stream.submit(bytes(pcm[handed:upto]))
+                    handed = upto
+                try:
+                    async with asyncio.timeout_at(wall_deadline):  # no task per read
+                        data = await reader.read(65536)
+                except TimeoutError:
+                    endpointer.end(EndReason.MAX_DURATION)
+                    break
+                except ConnectionError:
+                    data = b""
+                if not data:
+                    endpointer.end(EndReason.HANGUP)
+                    break
+                try:
+                    parser.receive_data(data)
+                except ProtocolError as exc:
+                    log.warning("AudioSocket protocol error on call %s: %s", call, exc)
+                    endpointer.end(EndReason.ERROR)
+            reason = endpointer.reason or EndReason.ERROR
+            # Let the dialplan continue while the last words are decoded.
+            if reason is not EndReason.HANGUP:
+                _send_hangup(writer)
+            writer.close()
+            if decoding is not None:
+                await decoding
+                collect(decoding)
+                decoding = None
+            # Silence held back at the end of the turn is not decoded, beyond a short tail.
+            upto = decodable() if reason is EndReason.SILENCE else len(pcm)
+            transcript = await stream.finish(
+                bytes(pcm[handed:upto]), audio_seconds=len(pcm) / (AUDIO_SAMPLE_RATE * 2)
+            )
+        finally:
+            if decoding is not None:
+                # Cancelled mid-batch: the job finishes on the pool; nothing waits for it.
+                decoding.add_done_callback(_discard_result)
         speech_end = endpointer.speech_ended_at if endpointer.speech_started else None
         return SpeechResult(
             call_id=call,
@@ -448,9 +480,17 @@ class AudioSocketServer:
         )
 
 
-#: seconds of audio handed to the decoder at a time (latency at the end of speech grows
-#: by at most this much; the throughput of the pool grows with it)
+def _discard_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+#: the least audio (seconds) handed to the decoder at a time: a pool hop per 20 ms frame
+#: costs more than the decoding itself
 DECODE_BATCH = 0.2
+#: seconds of the silence after the last speech still decoded at the end of a turn (the
+#: recogniser finishes a word better with a little silence after it)
+DECODE_TAIL = 0.3
 
 
 def _send_hangup(writer: asyncio.StreamWriter) -> None:

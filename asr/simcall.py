@@ -116,8 +116,7 @@ async def play_call(
                 if delay < -FRAME_SECONDS:
                     trace.late_frames += 1
                 if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(closed.wait(), delay)
+                    await asyncio.sleep(delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(closed.wait(), 10.0)
     finally:

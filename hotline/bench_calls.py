@@ -72,17 +72,13 @@ def _prompt_seconds(service: Service, prompt: str) -> float:
 
 
 def _speech_sound(box: Sandbox) -> str:
+    from asr.batch import write_wav
     from asr.simcall import synthesize_speech, trim_silence
 
     pcm = trim_silence(synthesize_speech(SPOKEN))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench-speech.wav"
-        with wave.open(str(path), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(8000)
-            w.writeframes(pcm)
-        return box.carrier_sound(path, "bench-speech")
+        return box.carrier_sound(write_wav(path, pcm), "bench-speech")
 
 
 async def run_calls(

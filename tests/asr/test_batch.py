@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import wave
 from pathlib import Path
 
 import pytest
 
 from asr import AudioFileError, LoadedModel, transcribe_file, transcribe_pcm
+from asr.batch import write_wav
 from tests.support.speech import SPOKEN, word_overlap
-
-
-def write_wav(path: Path, pcm: bytes, rate: int = 8000) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
-    return path
 
 
 def assert_understood(text: str) -> None:

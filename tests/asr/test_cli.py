@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import wave
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from asr import LoadedModel
+from asr.batch import write_wav
 from hotline.cli import app
 
 runner = CliRunner()
@@ -24,11 +24,7 @@ def session_model(model: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> Loaded
 
 def test_transcribe_json(session_model: LoadedModel, speech: bytes, tmp_path: Path) -> None:
     path = tmp_path / "complaint.wav"
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(speech)
+    write_wav(path, speech)
     result = runner.invoke(app, ["asr", "transcribe", "--json", str(path)])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout[result.stdout.index("[") :])

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from asr.batch import write_wav
 from asr.simcall import synthesize_speech, trim_silence
 from hotline.api import create_app
 from hotline.auth import create_user
@@ -297,12 +298,7 @@ async def test_a_caller_hanging_up_in_a_menu_ends_the_call_cleanly(
 def spoken_audio(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> str:
     pcm = trim_silence(synthesize_speech(SPOKEN))
     path = Path(tmp_path_factory.mktemp("ivr-speech")) / "spoken.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(pcm)
-    return sandbox.carrier_sound(path, "ivr-spoken")
+    return sandbox.carrier_sound(write_wav(path, pcm), "ivr-spoken")
 
 
 async def test_speak_your_request_is_transcribed_classified_and_routed(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-import wave
 from pathlib import Path
 
 import pytest
 
 from asr import SpeechResult
+from asr.batch import write_wav
 from asr.simcall import synthesize_speech, trim_silence
 from hotline.calls import CallRecord
 from hotline.carrier import Carrier
@@ -29,12 +29,7 @@ def spoken_audio(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> 
     """SPOKEN as a WAV the carrier plays (8 kHz mono 16-bit), twice with a pause between."""
     pcm = trim_silence(synthesize_speech(SPOKEN))
     path = Path(tmp_path_factory.mktemp("speech")) / "spoken.wav"
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(pcm)
-    return sandbox.carrier_sound(path, "spoken")
+    return sandbox.carrier_sound(write_wav(path, pcm), "spoken")
 
 
 def speech_flow(holder: dict[str, Service], results: list[SpeechResult], **limits: float | int):  # type: ignore[no-untyped-def]

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import httpx
 
+from asr.batch import write_wav
 from asr.simcall import synthesize_speech, trim_silence
 from hotline.api import create_app
 from hotline.auth import create_user
 from hotline.service import Service
 from tests.support.speech import SPOKEN
-
-
-def write_wav(path: Path, pcm: bytes, rate: int = 8000) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
-    return path
 
 
 def speech_wav(path: Path, pause_seconds: float = 1.0) -> Path:

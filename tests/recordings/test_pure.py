@@ -4,12 +4,12 @@ metadata, capture completeness, listening tickets, number masking."""
 from __future__ import annotations
 
 import time
-import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from asr.batch import write_wav
 from hotline.api_recordings import shown_number
 from hotline.recordings_feature import Tickets
 from recordings.ids import RecordingIdError, check_recording_id
@@ -156,11 +156,7 @@ def test_classification_from_columns_and_path_steps() -> None:
 
 def test_capture_is_finished_when_the_wav_header_is_written(tmp_path: Path) -> None:
     path = tmp_path / "hotline-1.0.wav"
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(b"\x00\x00" * 8000)
+    write_wav(path, b"\x00\x00" * 8000)
     assert capture_finished(path, settle_seconds=60)
     # While MixMonitor writes, the header's sizes are not yet those of the file.
     with open(path, "ab") as handle:
