@@ -44,6 +44,7 @@ class EngineStats:
     peak: int = 0
     opened: int = 0
     refused: int = 0
+    reused: int = 0  # streams given a recogniser of an earlier call
 
 
 class DecoderSlot:
@@ -139,6 +140,8 @@ class SpeechEngine:
         self.threads = threads
         self.stats = EngineStats()
         self._pool = DecodePool(threads)
+        # Recognisers of finished calls, by sample rate, with the audio they have decoded.
+        self._idle: dict[int, list[tuple[Any, int]]] = {}
 
     def reserve(self) -> DecoderSlot:
         """Take a decoder slot now, or raise DecodersBusy now (never waits)."""
@@ -173,14 +176,33 @@ class SpeechEngine:
     async def open_stream(
         self, sample_rate: int = 8000, slot: DecoderSlot | None = None
     ) -> RecognitionStream:
-        """A new recogniser for one call. Without `slot`, reserves one (may raise)."""
+        """A recogniser for one call. Without `slot`, reserves one (may raise).
+
+        A recogniser that finished an earlier call is used again when there is one: a new
+        Vosk recogniser builds its share of the decoding graph while it decodes, so its
+        first seconds of speech decode several times slower than a used one's.
+        """
         slot = slot or self.reserve()
+        idle = self._idle.get(sample_rate)
+        if idle:
+            recogniser, decoded_bytes = idle.pop()
+            self.stats.reused += 1
+            return RecognitionStream(self, recogniser, sample_rate, slot, decoded_bytes)
         try:
             recogniser = await self.run(_new_recogniser, self.model.model, sample_rate)
         except BaseException:
             slot.release()
             raise
         return RecognitionStream(self, recogniser, sample_rate, slot)
+
+    def _recycle(self, recogniser: Any, sample_rate: int, decoded_bytes: int) -> None:
+        idle = self._idle.setdefault(sample_rate, [])
+        if len(idle) < self.max_streams:
+            idle.append((recogniser, decoded_bytes))
+
+    @property
+    def idle_recognisers(self) -> int:
+        return sum(len(v) for v in self._idle.values())
 
     def shutdown(self) -> None:
         """Stop the pool: queued work is cancelled, running work finishes (blocks)."""
@@ -209,10 +231,18 @@ class RecognitionStream:
     """Streaming recognition for one call. Not shared between tasks: await each call."""
 
     def __init__(
-        self, engine: SpeechEngine, recogniser: Any, sample_rate: int, slot: DecoderSlot
+        self,
+        engine: SpeechEngine,
+        recogniser: Any,
+        sample_rate: int,
+        slot: DecoderSlot,
+        decoded_before: int = 0,
     ) -> None:
         self._engine = engine
         self._recogniser = recogniser
+        self._sample_rate = sample_rate
+        # A used recogniser counts time from its first call: word times are shifted back.
+        self._decoded_before = decoded_before
         self._bytes_per_second = sample_rate * 2
         self._segments: list[dict[str, Any]] = []
         self._slot = slot
@@ -272,7 +302,12 @@ class RecognitionStream:
         if tail:
             self._accept(tail)
         self._segments.append(json.loads(self._recogniser.FinalResult()))
-        self._recogniser = None  # freed on the pool thread, not on the loop
+        offset = self._decoded_before / self._bytes_per_second
+        if offset:
+            for segment in self._segments:
+                for word in segment.get("result", ()):
+                    word["start"] = round(max(0.0, word["start"] - offset), 3)
+                    word["end"] = round(max(0.0, word["end"] - offset), 3)
         return self._segments
 
     async def finish(self, tail: bytes = b"", audio_seconds: float | None = None) -> Transcript:
@@ -290,6 +325,11 @@ class RecognitionStream:
             segments = await self._engine.run(self._final, tail, priority=URGENT)
         finally:
             self._slot.release()
+        # FinalResult() has reset the recogniser: the next call may use it.
+        self._engine._recycle(
+            self._recogniser, self._sample_rate, self._decoded_before + self.audio_bytes
+        )
+        self._recogniser = None
         duration = self.audio_seconds if audio_seconds is None else audio_seconds
         return Transcript.from_vosk(segments, duration)
 

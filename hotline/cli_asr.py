@@ -125,7 +125,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         ),
         streams: Annotated[
             str, typer.Option(help="Concurrent live streams to try, comma-separated.")
-        ] = "1,2,4,8,12,16,24",
+        ] = "1,4,8,12,14,16,18,20,24",
         silence_ms: Annotated[int, typer.Option(help="Trailing silence that ends speech.")] = 500,
         budget: Annotated[
             float, typer.Option(help="Allowed p95 latency beyond the silence, seconds.")
@@ -166,7 +166,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                     on_step=lambda text: status.update(text),
                 )
             )
-        decode = Table(title=f"Decode limit ({report.utterance_seconds:.1f} s utterance, 8 kHz)")
+        decode = Table(
+            title=(
+                f"Decode limit ({report.utterance_seconds:.1f} s utterance, 8 kHz, "
+                "recognisers that have decoded a call before)"
+            )
+        )
         decode.add_column("threads", justify="right")
         decode.add_column("audio s", justify="right")
         decode.add_column("wall s", justify="right")
@@ -179,6 +184,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 f"{row.x_realtime:.1f}",
             )
         console.print(decode)
+        if report.cold is not None:
+            console.print(
+                f"New recognisers, first call: {report.cold.x_realtime:.1f}x real time with "
+                f"{report.cold.threads} thread(s) (the engine keeps used recognisers for the "
+                "next calls)."
+            )
 
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value * 1000:.0f}"
