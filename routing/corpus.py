@@ -7,6 +7,8 @@ words, no punctuation, digits read out, some homophones).
 
 The held-out split is decided before expansion, so training never sees it:
 * one template in five (by position within its group) is held out, with all its variants;
+  the templates of TRAIN_ONLY_TEMPLATES are never held out (adding some leaves the held-out
+  split as it was);
 * one filler in three per slot, one opener and closer in three, are kept for held-out texts.
 Held-out texts are therefore new sentences with new names and places, not paraphrases of
 training rows. They were still written by the same hand as the training templates, so the
@@ -35,6 +37,7 @@ CORPUS_PATH: Final = DATA_DIR / "corpus.jsonl"
 VARIANTS_PER_TEMPLATE: Final = 5
 HELD_OUT_EVERY: Final = 5  # one template in five
 HELD_OUT_OFFSET: Final = 2
+TRAIN_ONLY_PREFIX: Final = "train:"  # template ids of T.TRAIN_ONLY_TEMPLATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +270,22 @@ def _templates() -> Iterator[_Template]:
                 department=dept or None,
                 enterprise="E" in flags,
             )
+    for i, (dept, line) in enumerate(T.TRAIN_ONLY_TEMPLATES):
+        spec, text = line.split("|", 1)
+        kind, flags = _parse_labels(spec)
+        yield _Template(
+            tid=f"{TRAIN_ONLY_PREFIX}{i}",
+            text=text,
+            held_out=False,
+            intent="follow_up" if "f" in flags else "new_request",
+            emergency=None,
+            in_scope=True,
+            reason=None,
+            kind=kind,
+            domain=flags.get("d") or T.DEPARTMENT_DOMAIN[dept],
+            department=dept,
+            enterprise="E" in flags,
+        )
     for reason, lines in T.OUT_OF_SCOPE_TEMPLATES.items():
         for i, line in enumerate(lines):
             spec, text = line.split("|", 1)

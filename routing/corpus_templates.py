@@ -818,3 +818,89 @@ EMERGENCY_CLOSERS: Final[list[str]] = [
     "，在线等",
     "，快派人",
 ]
+
+# Training-only templates (never held out, so adding them leaves the held-out split as it is):
+# more spoken ways to ask for help, report wrongdoing, ask a question or complain, the kinds the
+# model mixed up most when cross-validated on training templates (routing.build.validate).
+TRAIN_ONLY_TEMPLATES: Final[list[tuple[str, str]]] = [
+    (
+        "water_supply",
+        "help|俺家门口水表井让车压塌了，水哗哗往外冒，半个院子都淹了，赶紧派个人来关一下阀门",
+    ),
+    (
+        "civil_affairs",
+        "help|我妈瘫在床上好几年了，我一个人又上班又照顾，实在顾不过来，有没有啥地方能帮把手",
+    ),
+    (
+        "housing_urban_rural",
+        "help|{xq}单元门的门禁坏了，刷卡进不去，我家老人拎着菜在外头站半天了，帮忙找物业来修修",
+    ),
+    ("heating", "help|家里暖气管子接头崩了，一直往外滋热水，我拿毛巾堵着呢，快叫热力公司来人"),
+    (
+        "education",
+        "help|孩子户口刚迁过来，学校说学位满了不收，眼瞅着开学了，孩子没地方念书，你们帮帮忙",
+    ),
+    (
+        "power_supply",
+        "help|{village}这边的变压器让风刮歪了，整个屯子没电，冰柜里还冻着肉，能不能快点来人修",
+    ),
+    ("postal", "help|我网购的急用的药让{kd}送错地方了，快递员电话也不接，能帮我找找吗"),
+    (
+        "urban_management",
+        "help|我家门口让人倒了一大堆建筑垃圾，车都开不出去，我自己也搬不动，谁能给清一清",
+    ),
+    ("market_supervision", "report|{shop}卖的猪肉注水，一按一股水，我拍了视频，你们来查查"),
+    (
+        "ecology_environment",
+        "report|{village}后山有个小厂子，白天关门晚上开工，烧的东西黑烟滚滚，味儿呛得人睁不开眼",
+    ),
+    ("health", "report|{road}有个按摩店打着中医的牌子给人扎针开药，我也没见他们有大夫的证"),
+    (
+        "human_resources_social_security",
+        "report|{co}冒用我的名字交社保，我压根没在那干过，这是拿我的身份套钱吧",
+    ),
+    (
+        "transport",
+        "report|{road}那有几辆私家车天天在车站门口拉活儿，一人五十，不打表，跟正规出租抢生意",
+    ),
+    (
+        "finance",
+        "report|村里修路的钱拨下来了，路就铺了一半，剩下的钱不知道哪去了，村干部也说不清楚",
+    ),
+    (
+        "urban_management",
+        "report|{xq}一楼那家把院墙砸了开了个门脸，还往外接了个棚子，占的是公共绿地",
+    ),
+    (
+        "education",
+        "report|{school}有老师放学后在家开补习班，不去的孩子上课就不搭理，一个月收好几千",
+    ),
+    ("medical_security", "consult|我去外地看病，医保卡在那边能直接刷吗，还是得先垫钱回来报"),
+    ("natural_resources", "consult|老房子的房本上是我爸的名字，他人没了，过户到我名下得准备些啥"),
+    ("civil_affairs", "consult|我家老人今年八十了，高龄补贴是自动发还是得自己去申请，一个月给多少"),
+    ("housing_provident_fund", "consult|我辞职了，公积金账户里的钱能一次都取出来不，要等多长时间"),
+    ("public_security", "consult|我驾照分扣完了，说要学习考试才能恢复，这个在哪报名，考几科"),
+    ("heating", "consult|今年供暖费啥时候开始交，交晚了有没有滞纳金，能在手机上交吗"),
+    ("agriculture_animal_husbandry", "consult|我想养一百来只羊，办养殖场需要啥手续，有没有补贴"),
+    ("government_services", "consult|政务大厅周六开门不，我上班的日子请不下来假，周末能不能办"),
+    (
+        "housing_urban_rural",
+        "complaint|开发商卖房的时候说送车位，现在又说要另交钱才给，这不是骗人吗，我们业主都不干",
+    ),
+    (
+        "water_supply",
+        "complaint|这个月水费一下子收了我三百多，家里就俩人，以前都几十块，问了也不给个说法",
+    ),
+    ("health", "complaint|在{hosp}排了一上午队，轮到我了大夫说下班了让下午再来，这叫啥服务"),
+    (
+        "transport",
+        "complaint|打了个出租车，司机不打表，到地方张嘴要八十，平时也就二十多，我不给他还骂人",
+    ),
+    ("urban_management", "suggestion|{road}的垃圾桶太少了，走好远都找不着一个，我建议隔一段放一个"),
+    ("health", "suggestion|我提个意见，医院挂号能不能给老年人留个窗口，老人不会用手机"),
+    (
+        "water_supply",
+        "praise|昨天半夜我们楼水管爆了，自来水公司的师傅顶着大风来抢修，一直干到天亮，我得夸夸他们",
+    ),
+    ("education", "praise|{school}的班主任对我家孩子特别上心，孩子成绩上来了，我想表扬表扬她"),
+]

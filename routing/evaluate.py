@@ -38,6 +38,7 @@ class Report:
     non_emergencies: int = 0
     false_alarms: int = 0
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    kind_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     by_source: dict[str, Counter[str]] = field(default_factory=dict)
     calibration: list[tuple[float, bool]] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
@@ -107,6 +108,7 @@ def evaluate(classifier: Classifier, examples: Sequence[Example]) -> Report:
         _check(report, "enterprise", got.enterprise == ex.enterprise, src)
         if ex.intent != "emergency":
             _check(report, "kind", got.kind == ex.kind, src)
+            report.kind_confusion[(str(ex.kind), got.kind or "-")] += 1
             _check(report, "domain", got.domain == ex.domain, src)
         if ex.department is not None:
             ok = got.department == ex.department
@@ -115,6 +117,28 @@ def evaluate(classifier: Classifier, examples: Sequence[Example]) -> Report:
             if ex.in_scope and ex.intent == "new_request":
                 report.calibration.append((got.confidence, ok))
     return report
+
+
+def merge(reports: Sequence[Report]) -> Report:
+    """One report counting every row of `reports` (e.g. the folds of a cross-validation)."""
+    out = Report()
+    for r in reports:
+        out.rows += r.rows
+        out.correct.update(r.correct)
+        out.total.update(r.total)
+        out.emergencies += r.emergencies
+        out.emergencies_caught += r.emergencies_caught
+        out.emergency_number_right += r.emergency_number_right
+        out.non_emergencies += r.non_emergencies
+        out.false_alarms += r.false_alarms
+        out.confusion.update(r.confusion)
+        out.kind_confusion.update(r.kind_confusion)
+        for source, counts in r.by_source.items():
+            out.by_source.setdefault(source, Counter()).update(counts)
+        out.calibration += r.calibration
+        out.misses += r.misses
+        out.false_alarm_texts += r.false_alarm_texts
+    return out
 
 
 def format_report(report: Report) -> str:

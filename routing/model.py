@@ -12,6 +12,11 @@ with a few numpy operations, which is what keeps one classification well under a
 the n-grams of the text index rows of one weight matrix holding all heads side by side.
 `features()` is the analyzer given to scikit-learn at build time too, so the two cannot disagree
 (a test checks it).
+
+The kind head alone also reads kind-cue tokens (`kind_cues()`, routing.lexicon.KIND_CUES). They
+are columns after the shared ones, and a head that reads them ("wide") gets its own
+l2 normalisation over all its columns, so the other heads see exactly the row they would see
+without the cues: adding cue words cannot move department or scope.
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from routing.lexicon import lexicon_features
+from routing.lexicon import kind_cue_features, lexicon_features
 
 DATA_DIR: Final = Path(__file__).resolve().parent / "data"
 MODEL_PATH: Final = DATA_DIR / "model.npz"
 NGRAM_MIN: Final = 1
 NGRAM_MAX: Final = 3
-MODEL_VERSION: Final = 1
+MODEL_VERSION: Final = 2
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -54,6 +59,11 @@ def features(normalized: str) -> list[str]:
         grams.extend(normalized[i : i + n] for i in range(n_chars - n + 1))
     grams.extend(lexicon_features(normalized))
     return grams
+
+
+def kind_cues(normalized: str) -> list[str]:
+    """The kind-cue tokens of a normalised text, read by the kind head only (see the header)."""
+    return kind_cue_features(normalized)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +87,15 @@ class Head:
     classes: tuple[str, ...]
     start: int  # columns [start, start + len(classes)) of the weight matrix
     temperature: float
+    wide: bool = False  # also reads the kind-cue features (rows normalised over both)
 
 
 class LinearModel:
-    """All heads over one TF-IDF feature space; immutable once loaded."""
+    """All heads over one TF-IDF feature space; immutable once loaded.
+
+    Features [0, n_shared) are read by every head; the rest (kind cues) by wide heads only: the
+    other heads' weights are zero there and their rows are normalised over the shared features.
+    """
 
     def __init__(
         self,
@@ -89,33 +104,70 @@ class LinearModel:
         weights: FloatArray,
         bias: FloatArray,
         heads: Sequence[Head],
+        n_shared: int | None = None,
     ) -> None:
         self._vocabulary = vocabulary
         self._idf = idf
         self._weights = weights  # (n_features, n_columns)
         self._bias = bias
         self.heads: dict[str, Head] = {h.name: h for h in heads}
+        self._n_shared = len(vocabulary) if n_shared is None else n_shared
 
-    def vectorize(self, normalized: str) -> tuple[npt.NDArray[np.intp], FloatArray]:
-        """Sparse TF-IDF row of `normalized`: (feature indices, l2-normalised values)."""
+    def _raw(self, normalized: str) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        """Feature indices and unnormalised TF-IDF values, shared features then kind cues."""
         counts = Counter(features(normalized))
+        if self._n_shared < len(self._vocabulary):
+            counts.update(kind_cues(normalized))
         vocab = self._vocabulary
         pairs = [(vocab[g], c) for g, c in counts.items() if g in vocab]
         if not pairs:
             return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float32)
         idx = np.fromiter((p[0] for p in pairs), dtype=np.intp, count=len(pairs))
         tf = np.fromiter((1.0 + math.log(p[1]) for p in pairs), dtype=np.float32, count=len(pairs))
-        values = tf * self._idf[idx]
+        return idx, tf * self._idf[idx]
+
+    @staticmethod
+    def _l2(values: FloatArray) -> FloatArray:
         norm = float(np.sqrt(np.dot(values, values)))
-        return idx, values / norm if norm > 0 else values
+        return values / norm if norm > 0 else values
+
+    def _narrow(
+        self, idx: npt.NDArray[np.intp], values: FloatArray
+    ) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        keep = idx < self._n_shared
+        return idx[keep], values[keep]
+
+    def vectorize(
+        self, normalized: str, wide: bool = False
+    ) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        """Sparse TF-IDF row of `normalized` as a head reads it: (indices, l2-normalised values).
+
+        `wide` keeps the kind-cue features; otherwise only the shared ones are returned."""
+        idx, values = self._raw(normalized)
+        if not wide:
+            idx, values = self._narrow(idx, values)
+        return idx, self._l2(values)
 
     def scores(self, normalized: str) -> dict[str, HeadScores]:
         """Calibrated probabilities of every head for one normalised text."""
-        idx, values = self.vectorize(normalized)
-        logits = values @ self._weights[idx] + self._bias if idx.size else self._bias.copy()
+        idx, values = self._raw(normalized)
+        n_idx, n_values = self._narrow(idx, values)
+        shared = (
+            self._l2(n_values) @ self._weights[n_idx] + self._bias
+            if n_idx.size
+            else self._bias.copy()
+        )
+        wide_values = self._l2(values) if any(h.wide for h in self.heads.values()) else values
         out: dict[str, HeadScores] = {}
         for head in self.heads.values():
-            z = logits[head.start : head.start + len(head.classes)] / head.temperature
+            cols = slice(head.start, head.start + len(head.classes))
+            if not head.wide:
+                logits = shared[cols]
+            elif idx.size:  # only this head's columns of the rows the text has
+                logits = wide_values @ self._weights[idx, cols] + self._bias[cols]
+            else:
+                logits = self._bias[cols].copy()
+            z = logits / head.temperature
             z = np.exp(z - z.max())
             out[head.name] = HeadScores(head.classes, (z / z.sum()).astype(np.float32))
         return out
@@ -132,8 +184,15 @@ class LinearModel:
         meta = {
             "version": MODEL_VERSION,
             "ngram": [NGRAM_MIN, NGRAM_MAX],
+            "n_shared": self._n_shared,
             "heads": [
-                {"name": h.name, "classes": list(h.classes), "start": h.start, "T": h.temperature}
+                {
+                    "name": h.name,
+                    "classes": list(h.classes),
+                    "start": h.start,
+                    "T": h.temperature,
+                    "wide": h.wide,
+                }
                 for h in self.heads.values()
             ],
         }
@@ -168,6 +227,16 @@ class LinearModel:
             ) from exc
         if meta.get("version") != MODEL_VERSION or meta.get("ngram") != [NGRAM_MIN, NGRAM_MAX]:
             raise ModelError(f"{path} was built by another version; run `hotline classify build`")
-        heads = [Head(h["name"], tuple(h["classes"]), h["start"], h["T"]) for h in meta["heads"]]
+        heads = [
+            Head(h["name"], tuple(h["classes"]), h["start"], h["T"], bool(h["wide"]))
+            for h in meta["heads"]
+        ]
         vocabulary = {t: i for i, t in enumerate(terms)}
-        return cls(vocabulary, idf.astype(np.float32), weights.astype(np.float32), bias, heads)
+        return cls(
+            vocabulary,
+            idf.astype(np.float32),
+            weights.astype(np.float32),
+            bias,
+            heads,
+            int(meta["n_shared"]),
+        )

@@ -40,3 +40,9 @@ def test_held_out_templates_and_texts_never_reach_training() -> None:
     assert not train_texts & {e.text for e in rows if e.split == "heldout"}
     held = Counter(e.split for e in rows)
     assert 0.15 < held["heldout"] / len(rows) < 0.3
+
+
+def test_training_only_templates_stay_in_training() -> None:
+    rows = [e for e in corpus.load() if e.template.startswith(corpus.TRAIN_ONLY_PREFIX)]
+    assert rows
+    assert {e.split for e in rows} == {"train"}
