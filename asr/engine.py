@@ -4,6 +4,10 @@ Vosk releases the GIL while decoding, so a thread pool the size of the machine's
 gives real parallelism. The event loop only schedules: every call into Vosk (creating a
 recogniser, accepting audio, final results) runs on the pool.
 
+Recognisers outlive calls: when a call's turn is over, its recogniser (reset by Vosk's final
+result) waits for the next call. A new recogniser expands its part of the decoding graph as it
+goes and decodes its first utterance several times slower than a used one.
+
 Admission is decided up front: the engine serves at most `max_streams` recognisers at a
 time. `reserve()` either takes a slot immediately or raises `DecodersBusy` immediately,
 so the IVR never puts a caller into a speech step that nobody can decode; it falls back
