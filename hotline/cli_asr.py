@@ -190,6 +190,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 f"{report.cold.threads} thread(s) (the engine keeps used recognisers for the "
                 "next calls)."
             )
+        if report.crowded is not None:
+            console.print(
+                f"{report.crowded_recognisers} used recognisers decoding side by side: "
+                f"{report.crowded.x_realtime:.1f}x real time together (they share the CPU "
+                "caches)."
+            )
 
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value * 1000:.0f}"

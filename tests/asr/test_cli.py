@@ -53,3 +53,25 @@ def test_model_command_with_a_missing_model(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "does not exist" in result.output and "HOTLINE_VOSK_MODEL" in result.output
+
+
+def test_bench_asr_measures_decoding_and_live_streams_and_writes_json(
+    session_model: LoadedModel, tmp_path: Path
+) -> None:
+    out = tmp_path / "asr.json"
+    result = runner.invoke(
+        app, ["bench", "asr", "--threads", "1", "--streams", "1,2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Holds" in result.output and "decode limit" in result.output
+    report = json.loads(out.read_text())
+    assert [row["threads"] for row in report["decode"]] == [1]
+    assert report["decode"][0]["x_realtime"] > 1.0  # a decoder slower than speech is broken
+    assert report["cold"]["x_realtime"] > 0 and report["crowded_recognisers"] == 2
+    live = {row["streams"]: row for row in report["live"]}
+    assert set(live) == {1, 2}
+    for row in live.values():
+        # Every simulated caller's turn ended on its trailing silence, with a transcript.
+        assert row["ended_on_silence"] == row["streams"] and row["refused"] == 0
+        assert row["latency_p50"] >= 0.5  # the 500 ms of silence that ends the turn
+        assert row["sample_text"]
