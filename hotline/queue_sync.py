@@ -124,7 +124,8 @@ class QueueSync:
         """Make Asterisk's membership match the roster now. Raises AMIError."""
         async with self._lock:
             at = self.clock()
-            roster = self._roster()
+            # After a roster change the snapshot is read from the database: off the loop.
+            roster = await asyncio.to_thread(self._roster)
             on_duty = roster.on_duty(at)
             names = {d.operator.extension: d.operator.name for d in on_duty}
             wanted = queue_members(on_duty)
