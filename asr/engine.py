@@ -97,6 +97,10 @@ class DecodePool:
         self._queue.put((priority, next(self._order), (future, fn, args)))
         return future
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _work(self) -> None:
         while True:
             _, _, job = self._queue.get()
@@ -209,8 +213,22 @@ class SpeechEngine:
         return sum(len(v) for v in self._idle.values())
 
     def shutdown(self) -> None:
-        """Stop the pool: queued work is cancelled, running work finishes (blocks)."""
+        """Stop the pool: queued work is cancelled, running work finishes (blocks).
+
+        Idle recognisers are freed here, in the caller's thread: freeing one takes tens of
+        milliseconds, so call this off the event loop (`asyncio.to_thread`).
+        """
         self._pool.shutdown()
+        self._idle.clear()
+
+    def _discard(self, recogniser: Any) -> None:
+        """Free a recogniser on the pool, not on the event loop."""
+        if not self._pool.closed:
+            self._pool.submit(NORMAL, _drop, recogniser)
+
+
+def _drop(recogniser: Any) -> None:
+    """The job's reference is the last one: the recogniser is freed on this thread."""
 
 
 def _new_recogniser(model: Any, sample_rate: int) -> Any:
@@ -264,12 +282,15 @@ class RecognitionStream:
         # everything recognised so far, finished segments plus the current partial.
         # PartialResult() searches the lattice: asking for it on every 20 ms frame costs more
         # than decoding, so it is asked at most every PARTIAL_INTERVAL seconds of audio.
-        if self._recogniser.AcceptWaveform(pcm):
-            segment = json.loads(self._recogniser.Result())
+        recogniser = self._recogniser
+        if recogniser is None:  # abandoned meanwhile
+            return None
+        if recogniser.AcceptWaveform(pcm):
+            segment = json.loads(recogniser.Result())
             self._segments.append(segment)
             current = ""
         elif self.audio_bytes - self._partial_at >= PARTIAL_INTERVAL * self._bytes_per_second:
-            current = json.loads(self._recogniser.PartialResult()).get("partial", "")
+            current = json.loads(recogniser.PartialResult()).get("partial", "")
         else:
             return None
         self._partial_at = self.audio_bytes
@@ -338,6 +359,12 @@ class RecognitionStream:
         return Transcript.from_vosk(segments, duration)
 
     def abandon(self) -> None:
-        """Release the slot without a result (the step was cancelled)."""
+        """Release the slot without a result (the step was cancelled).
+
+        The recogniser is not used again (it may be mid-utterance); it is freed on the pool.
+        """
         self.closed = True
         self._slot.release()
+        recogniser, self._recogniser = self._recogniser, None
+        if recogniser is not None:
+            self._engine._discard(recogniser)
