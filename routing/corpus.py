@@ -234,24 +234,29 @@ def _held(index: int) -> bool:
     return index % HELD_OUT_EVERY == HELD_OUT_OFFSET
 
 
+def _department_template(tid: str, dept: str, line: str, held_out: bool) -> _Template:
+    """An in-scope request for `dept` from a `labels|text` line."""
+    spec, text = line.split("|", 1)
+    kind, flags = _parse_labels(spec)
+    return _Template(
+        tid=tid,
+        text=text,
+        held_out=held_out,
+        intent="follow_up" if "f" in flags else "new_request",
+        emergency=None,
+        in_scope=True,
+        reason=None,
+        kind=kind,
+        domain=flags.get("d") or T.DEPARTMENT_DOMAIN[dept],
+        department=dept,
+        enterprise="E" in flags,
+    )
+
+
 def _templates() -> Iterator[_Template]:
     for dept, lines in T.DEPARTMENT_TEMPLATES.items():
         for i, line in enumerate(lines):
-            spec, text = line.split("|", 1)
-            kind, flags = _parse_labels(spec)
-            yield _Template(
-                tid=f"dept:{dept}:{i}",
-                text=text,
-                held_out=_held(i),
-                intent="follow_up" if "f" in flags else "new_request",
-                emergency=None,
-                in_scope=True,
-                reason=None,
-                kind=kind,
-                domain=flags.get("d") or T.DEPARTMENT_DOMAIN[dept],
-                department=dept,
-                enterprise="E" in flags,
-            )
+            yield _department_template(f"dept:{dept}:{i}", dept, line, _held(i))
     for group, rows in (("followup", T.FOLLOW_UP_TEMPLATES), ("nearmiss", T.NEAR_MISS_TEMPLATES)):
         for i, (dept, line) in enumerate(rows):
             spec, text = line.split("|", 1)
@@ -271,21 +276,7 @@ def _templates() -> Iterator[_Template]:
                 enterprise="E" in flags,
             )
     for i, (dept, line) in enumerate(T.TRAIN_ONLY_TEMPLATES):
-        spec, text = line.split("|", 1)
-        kind, flags = _parse_labels(spec)
-        yield _Template(
-            tid=f"{TRAIN_ONLY_PREFIX}{i}",
-            text=text,
-            held_out=False,
-            intent="follow_up" if "f" in flags else "new_request",
-            emergency=None,
-            in_scope=True,
-            reason=None,
-            kind=kind,
-            domain=flags.get("d") or T.DEPARTMENT_DOMAIN[dept],
-            department=dept,
-            enterprise="E" in flags,
-        )
+        yield _department_template(f"{TRAIN_ONLY_PREFIX}{i}", dept, line, held_out=False)
     for reason, lines in T.OUT_OF_SCOPE_TEMPLATES.items():
         for i, line in enumerate(lines):
             spec, text = line.split("|", 1)
