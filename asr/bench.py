@@ -68,13 +68,18 @@ class BenchReport:
     cold: DecodeRow | None = None  # new recognisers' first utterance, all threads
     # As many used recognisers as the most live streams tried, decoding flat out together.
     crowded: DecodeRow | None = None
-    crowded_recognisers: int = 0
     decode: list[DecodeRow] = field(default_factory=list)
     live: list[LiveRow] = field(default_factory=list)
 
     @property
     def max_streams_held(self) -> int:
         return max((row.streams for row in self.live if row.held), default=0)
+
+    @property
+    def crowded_recognisers(self) -> int:
+        if self.crowded is None or not self.utterance_seconds:
+            return 0
+        return round(self.crowded.audio_seconds / self.utterance_seconds)
 
     @property
     def decode_limit(self) -> float:
@@ -95,6 +100,7 @@ class BenchReport:
             row = getattr(self, name)
             if row is not None:
                 data[name]["x_realtime"] = round(row.x_realtime, 2)
+        data["crowded_recognisers"] = self.crowded_recognisers
         data["max_streams_held"] = self.max_streams_held
         data["decode_limit"] = round(self.decode_limit, 2)
         data["share_of_decode_limit"] = round(self.share_of_decode_limit, 3)
@@ -108,19 +114,19 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1]
 
 
-CHUNK = 3200
+#: 200 ms of 8 kHz audio, what a live stream hands the decoder at a time
+CHUNK_BYTES = 3200
 
 
 async def _decode_all(engine: SpeechEngine, pcm: bytes, streams: int, repeats: int) -> float:
     """`streams` recognisers of `engine` each decode `pcm` `repeats` times, one utterance
     per call as the service does; returns the wall time."""
-    chunk = CHUNK  # what a live stream hands the decoder at a time
 
     async def run() -> None:
         for _ in range(repeats):
             stream = await engine.open_stream(8000)
-            for i in range(0, len(pcm), chunk):
-                await stream.accept(pcm[i : i + chunk])
+            for i in range(0, len(pcm), CHUNK_BYTES):
+                await stream.accept(pcm[i : i + CHUNK_BYTES])
             await stream.finish()
 
     started = time.perf_counter()
@@ -250,7 +256,6 @@ async def run_bench(
             on_step(f"decoding with {most} recogniser(s) side by side")
         wall = await _decode_all(engine, utterance, most, 1)
         report.crowded = DecodeRow(max_threads, most * len(utterance) / 16000, wall)
-        report.crowded_recognisers = most
         failures = 0
         for count in stream_counts:
             if on_step:
