@@ -366,6 +366,30 @@ class AudioSocketServer:
         self._steps[call] = step
         return step
 
+    def _take_frames(
+        self, call: uuid.UUID, parser: FrameParser, endpointer: Endpointer, pcm: bytearray
+    ) -> None:
+        """Hand the parsed frames to the end-pointer; the step's audio is added to `pcm`."""
+        try:
+            for frame in parser:
+                if isinstance(frame, Audio):
+                    used = endpointer.audio(frame.pcm)
+                    pcm += frame.pcm[:used]
+                elif isinstance(frame, Dtmf):
+                    endpointer.key(frame.digit)
+                elif isinstance(frame, Hangup):
+                    endpointer.end(EndReason.HANGUP)
+                elif isinstance(frame, Error):
+                    log.warning("AudioSocket error frame on call %s: %r", call, frame.payload)
+                    endpointer.end(EndReason.ERROR)
+                elif isinstance(frame, UnknownFrame):
+                    self.counters["unknown_frames"] += 1
+                if endpointer.ended:
+                    return
+        except ProtocolError as exc:
+            log.warning("AudioSocket protocol error on call %s: %s", call, exc)
+            endpointer.end(EndReason.ERROR)
+
     async def _listen(
         self,
         call: uuid.UUID,
@@ -405,27 +429,7 @@ class AudioSocketServer:
 
         try:
             while not endpointer.ended:
-                try:
-                    for frame in parser:
-                        if isinstance(frame, Audio):
-                            used = endpointer.audio(frame.pcm)
-                            pcm += frame.pcm[:used]
-                        elif isinstance(frame, Dtmf):
-                            endpointer.key(frame.digit)
-                        elif isinstance(frame, Hangup):
-                            endpointer.end(EndReason.HANGUP)
-                        elif isinstance(frame, Error):
-                            log.warning(
-                                "AudioSocket error frame on call %s: %r", call, frame.payload
-                            )
-                            endpointer.end(EndReason.ERROR)
-                        elif isinstance(frame, UnknownFrame):
-                            self.counters["unknown_frames"] += 1
-                        if endpointer.ended:
-                            break
-                except ProtocolError as exc:
-                    log.warning("AudioSocket protocol error on call %s: %s", call, exc)
-                    endpointer.end(EndReason.ERROR)
+                self._take_frames(call, parser, endpointer, pcm)
                 if decoding is not None and decoding.done():
                     collect(decoding)
                     decoding = None
