@@ -1,5 +1,19 @@
 """Validation of a menu document: every problem at once, each with the path of the node field.
 
+Theory of operation: `check` runs `RULES` in order. A rule is a small function that looks at
+one thing and yields a `Problem` for each mistake it finds; no rule stops the others, so an
+editor sees every problem of a draft at once. The rules come in three scopes, in this order:
+
+1. the document as a whole: its languages, `start`, the prompt table, the calendars;
+2. each node: `each_node` runs the node rules on one node before moving to the next, so the
+   problems of a node stay together in the report;
+3. the graph walked from `start`: unreachable nodes, closed loops, prompts a caller can hear
+   (these only speak when `start` is a node).
+
+The order of `RULES` is the order of the report, which editors and version diffs rely on.
+Rules share a `Context`: the document, the recorded prompts, and what is computed once
+(the nodes reachable from `start`).
+
 Problem classes (`Problem.code`):
 
 - ``schema``: wrong shape or type (pydantic), e.g. an unknown node type;
@@ -22,8 +36,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,6 +52,7 @@ from ivr.document import (
     HangupNode,
     MenuDocument,
     MenuNode,
+    Node,
     PlayNode,
     RouteNode,
     SetNode,
@@ -60,6 +76,12 @@ RANGES: dict[type, list[tuple[str, float, float, str]]] = {
     CollectSpeechNode: [("max_seconds", 2, 60, "seconds"), ("silence_ms", 200, 5000, "ms")],
 }
 REQUIRED_PROMPT = (MenuNode, PlayNode, CollectSpeechNode, TransferNode, HangupNode)
+# why a node type needs its prompt; other types: "this node plays a prompt"
+PROMPT_REASONS: dict[type, str] = {
+    HangupNode: "a call is only hung up after a goodbye prompt",
+    TransferNode: "the caller is told before being transferred",
+}
+PROMPT_FIELDS = ("prompt", "no_input_prompt", "invalid_prompt")
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,30 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Context:
+    """What every rule looks at: the parsed document and the (prompt name, language) pairs
+    that have an uploaded recording."""
+
+    document: MenuDocument
+    recorded: Set[tuple[str, str]] = frozenset()
+
+    @property
+    def has_start(self) -> bool:
+        return self.document.start in self.document.nodes
+
+    @cached_property
+    def reachable(self) -> set[str]:
+        """Ids of the nodes a path from `start` reaches (none when `start` is not a node)."""
+        return _reachable(self.document) if self.has_start else set()
+
+
+#: a rule of the whole document: the problems it finds, in a stable order
+Rule = Callable[[Context], Iterable[Problem]]
+#: a rule of one node, given its id: `each_node` turns a list of them into a `Rule`
+NodeRule = Callable[[Context, str, Node], Iterable[Problem]]
+
+
 def validate(
     data: dict[str, Any], recorded: Iterable[tuple[str, str]] = ()
 ) -> tuple[MenuDocument | None, list[Problem]]:
@@ -88,213 +134,325 @@ def validate(
     return document, check(document, set(recorded))
 
 
-def check(document: MenuDocument, recorded: set[tuple[str, str]]) -> list[Problem]:
-    problems: list[Problem] = []
-    add = problems.append
-    nodes = document.nodes
+def check(document: MenuDocument, recorded: Set[tuple[str, str]]) -> list[Problem]:
+    """Every problem of a parsed document: those of each rule of `RULES`, in order."""
+    context = Context(document, recorded)
+    return [problem for rule in RULES for problem in rule(context)]
 
-    # -- the document as a whole ------------------------------------------------------
-    for i, language in enumerate(document.languages):
+
+def each_node(*rules: NodeRule) -> Rule:
+    """A rule that runs `rules` in order on one node after the other, in document order."""
+
+    def on_every_node(context: Context) -> Iterator[Problem]:
+        for node_id, node in context.document.nodes.items():
+            for rule in rules:
+                yield from rule(context, node_id, node)
+
+    return on_every_node
+
+
+# -- the document as a whole ------------------------------------------------------------
+
+
+def languages_are_known(context: Context) -> Iterator[Problem]:
+    """Every language the menu offers is one the hotline has prompts and speech for."""
+    for i, language in enumerate(context.document.languages):
         if language not in LANGUAGES:
-            add(
-                Problem(
-                    "invalid_value",
-                    f"languages.{i}",
-                    f"unknown language {language!r} (known: {', '.join(LANGUAGES)})",
-                )
-            )
-    if document.default_language not in document.languages:
-        add(
-            Problem(
+            yield Problem(
                 "invalid_value",
-                "default_language",
-                f"{document.default_language!r} is not one of the menu's languages "
-                f"{document.languages}",
+                f"languages.{i}",
+                f"unknown language {language!r} (known: {', '.join(LANGUAGES)})",
             )
+
+
+def default_language_is_offered(context: Context) -> Iterator[Problem]:
+    """The default language is one of the menu's languages."""
+    document = context.document
+    if document.default_language not in document.languages:
+        yield Problem(
+            "invalid_value",
+            "default_language",
+            f"{document.default_language!r} is not one of the menu's languages "
+            f"{document.languages}",
         )
-    if not nodes:
-        add(Problem("dead_end", "nodes", "the menu has no nodes"))
-    elif document.start not in nodes:
-        add(Problem("unknown_target", "start", f"start node {document.start!r} does not exist"))
-    for name, texts in document.prompts.items():
+
+
+def start_is_a_node(context: Context) -> Iterator[Problem]:
+    """The menu has nodes, and `start` names one of them."""
+    document = context.document
+    if not document.nodes:
+        yield Problem("dead_end", "nodes", "the menu has no nodes")
+    elif document.start not in document.nodes:
+        yield Problem("unknown_target", "start", f"start node {document.start!r} does not exist")
+
+
+def prompt_table_is_well_formed(context: Context) -> Iterator[Problem]:
+    """Prompt names can name files, and prompt texts are in known languages."""
+    for name, texts in context.document.prompts.items():
         if not PROMPT_NAME.match(name):
-            add(
-                Problem(
-                    "invalid_value",
-                    f"prompts.{name}",
-                    "prompt names use lower-case letters, digits, '-' and '_' (they name files)",
-                )
+            yield Problem(
+                "invalid_value",
+                f"prompts.{name}",
+                "prompt names use lower-case letters, digits, '-' and '_' (they name files)",
             )
         for language in texts:
             if language not in LANGUAGES:
-                add(
-                    Problem(
-                        "invalid_value",
-                        f"prompts.{name}.{language}",
-                        f"unknown language {language!r}",
-                    )
+                yield Problem(
+                    "invalid_value", f"prompts.{name}.{language}", f"unknown language {language!r}"
                 )
-    for name, calendar in document.calendars.items():
+
+
+def calendars_are_well_formed(context: Context) -> Iterator[Problem]:
+    """Every calendar's hours, holidays and swapped working days parse."""
+    for name, calendar in context.document.calendars.items():
         for path, message in calendar_problems(calendar):
-            add(Problem("invalid_value", f"calendars.{name}.{path}", message))
+            yield Problem("invalid_value", f"calendars.{name}.{path}", message)
 
-    # -- each node ----------------------------------------------------------------------
-    for node_id, node in nodes.items():
-        base = f"nodes.{node_id}"
-        if not NODE_ID.match(node_id):
-            add(Problem("invalid_value", base, "node ids use letters, digits, '-' and '_'"))
-        for field, low, high, unit in RANGES.get(type(node), []):
-            value = getattr(node, field)
-            if not low <= value <= high:
-                add(
-                    Problem(
-                        "out_of_range",
-                        f"{base}.{field}",
-                        f"{field} is {value:g} {unit}; it must be between {low:g} and {high:g}",
-                    )
-                )
-        if isinstance(node, REQUIRED_PROMPT) and not node.prompt:
-            why: str = {
-                HangupNode: "a call is only hung up after a goodbye prompt",
-                TransferNode: "the caller is told before being transferred",
-            }.get(type(node)) or "this node plays a prompt"
-            add(Problem("dead_end", f"{base}.prompt", f"prompt is missing: {why}"))
-        for field in ("prompt", "no_input_prompt", "invalid_prompt"):
-            ref: str | None = getattr(node, field, None)
-            if ref and not PROMPT_NAME.match(ref):
-                add(
-                    Problem(
-                        "invalid_value",
-                        f"{base}.{field}",
-                        f"{ref!r} is not a prompt name (lower-case letters, digits, '-', '_')",
-                    )
-                )
-        if isinstance(node, MenuNode):
-            if not node.options:
-                add(Problem("dead_end", f"{base}.options", "a menu needs at least one key"))
-            for key in node.options:
-                if key not in DTMF_KEYS:
-                    add(
-                        Problem(
-                            "invalid_value",
-                            f"{base}.options.{key}",
-                            f"{key!r} is not a phone key (one of 0-9, * and #)",
-                        )
-                    )
-        if isinstance(node, TransferNode):
-            if not node.number:
-                add(Problem("dead_end", f"{base}.number", "transfer needs a number to dial"))
-            elif not NUMBER.match(node.number):
-                add(
-                    Problem(
-                        "invalid_value",
-                        f"{base}.number",
-                        f"{node.number!r} is not a phone number (3 to 20 digits)",
-                    )
-                )
-        if isinstance(node, SetNode | RouteNode):
-            for key, value in node.tags.items():
-                if not TAG_KEY.match(key):
-                    add(
-                        Problem(
-                            "invalid_value",
-                            f"{base}.tags.{key}",
-                            "tag names use lower-case letters, digits and '_'",
-                        )
-                    )
-                if not TAG_VALUE.match(str(value)):
-                    add(
-                        Problem(
-                            "invalid_value",
-                            f"{base}.tags.{key}",
-                            f"tag value {value!r} must be 1 to 64 characters without line "
-                            "breaks, '|', ';' or ','",
-                        )
-                    )
-        if isinstance(node, SetNode) and node.language is not None:
-            if node.language not in document.languages:
-                add(
-                    Problem(
-                        "invalid_value",
-                        f"{base}.language",
-                        f"{node.language!r} is not one of the menu's languages "
-                        f"{document.languages}",
-                    )
-                )
-        if isinstance(node, TimeSwitchNode):
-            if not node.calendar:
-                add(Problem("dead_end", f"{base}.calendar", "time_switch needs a calendar"))
-            elif node.calendar not in document.calendars:
-                add(
-                    Problem(
-                        "unknown_target",
-                        f"{base}.calendar",
-                        f"calendar {node.calendar!r} does not exist "
-                        f"(defined: {', '.join(document.calendars) or 'none'})",
-                    )
-                )
-        for field, target in targets_of(node):
-            if target is None:
-                add(
-                    Problem(
-                        "dead_end",
-                        f"{base}.{field}",
-                        f"{field} is empty: the path ends here without route, transfer or hangup",
-                    )
-                )
-            elif target not in nodes:
-                add(
-                    Problem(
-                        "unknown_target",
-                        f"{base}.{field}",
-                        f"{field} goes to {target!r}, which is not a node",
-                    )
-                )
-        if isinstance(node, MenuNode) and node.on_failure in nodes:
-            if node.on_failure == node_id:
-                add(
-                    Problem(
-                        "loop_without_exit",
-                        f"{base}.on_failure",
-                        "on_failure goes back to the same menu: a caller who presses nothing "
-                        "would never reach a human",
-                    )
-                )
-            elif _leads_to_hangup(document, node.on_failure):
-                add(
-                    Problem(
-                        "hangup_on_no_input",
-                        f"{base}.on_failure",
-                        "on_failure leads to a hang-up: a caller whose input failed must reach "
-                        "a human (route or transfer)",
-                    )
-                )
 
-    # -- the graph ------------------------------------------------------------------------
-    if document.start in nodes:
-        reachable = _reachable(document)
-        for node_id in nodes:
-            if node_id not in reachable:
-                add(
-                    Problem(
-                        "unreachable",
-                        f"nodes.{node_id}",
-                        f"no path from the start node {document.start!r} reaches this node",
-                    )
-                )
-        for component in _closed_cycles(document, reachable):
-            first = component[0]
-            add(
-                Problem(
-                    "loop_without_exit",
-                    f"nodes.{first}",
-                    f"these nodes form a loop with no way out: {' -> '.join(component)}",
-                )
+# -- each node ----------------------------------------------------------------------------
+
+
+def node_id_is_well_formed(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A node id is 1 to 64 letters, digits, '-' and '_'."""
+    if not NODE_ID.match(node_id):
+        yield Problem(
+            "invalid_value", f"nodes.{node_id}", "node ids use letters, digits, '-' and '_'"
+        )
+
+
+def values_are_in_range(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """Timeouts, retries and speech limits lie within `RANGES`."""
+    for field, low, high, unit in RANGES.get(type(node), []):
+        value = getattr(node, field)
+        if not low <= value <= high:
+            yield Problem(
+                "out_of_range",
+                f"nodes.{node_id}.{field}",
+                f"{field} is {value:g} {unit}; it must be between {low:g} and {high:g}",
             )
-        problems.extend(_prompt_problems(document, recorded))
-    return problems
 
 
+def prompt_is_present(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A menu, play, collect_speech, transfer or hangup node has a prompt to play."""
+    if isinstance(node, REQUIRED_PROMPT) and not node.prompt:
+        why = PROMPT_REASONS.get(type(node), "this node plays a prompt")
+        yield Problem("dead_end", f"nodes.{node_id}.prompt", f"prompt is missing: {why}")
+
+
+def prompt_names_are_well_formed(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """The prompts a node names are well-formed prompt names."""
+    for field in PROMPT_FIELDS:
+        ref: str | None = getattr(node, field, None)
+        if ref and not PROMPT_NAME.match(ref):
+            yield Problem(
+                "invalid_value",
+                f"nodes.{node_id}.{field}",
+                f"{ref!r} is not a prompt name (lower-case letters, digits, '-', '_')",
+            )
+
+
+def menu_has_keys(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A menu offers at least one key."""
+    if isinstance(node, MenuNode) and not node.options:
+        yield Problem("dead_end", f"nodes.{node_id}.options", "a menu needs at least one key")
+
+
+def menu_keys_are_phone_keys(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A menu's keys are keys of a phone: 0-9, * and #."""
+    if isinstance(node, MenuNode):
+        for key in node.options:
+            if key not in DTMF_KEYS:
+                yield Problem(
+                    "invalid_value",
+                    f"nodes.{node_id}.options.{key}",
+                    f"{key!r} is not a phone key (one of 0-9, * and #)",
+                )
+
+
+def transfer_has_a_number(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A transfer names the number it dials."""
+    if isinstance(node, TransferNode) and not node.number:
+        yield Problem("dead_end", f"nodes.{node_id}.number", "transfer needs a number to dial")
+
+
+def transfer_number_is_digits(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A transfer's number is 3 to 20 digits (it goes into a dial string)."""
+    if isinstance(node, TransferNode) and node.number and not NUMBER.match(node.number):
+        yield Problem(
+            "invalid_value",
+            f"nodes.{node_id}.number",
+            f"{node.number!r} is not a phone number (3 to 20 digits)",
+        )
+
+
+def tags_are_safe(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """Tag names and values can travel in a channel variable without breaking it."""
+    if isinstance(node, SetNode | RouteNode):
+        for key, value in node.tags.items():
+            if not TAG_KEY.match(key):
+                yield Problem(
+                    "invalid_value",
+                    f"nodes.{node_id}.tags.{key}",
+                    "tag names use lower-case letters, digits and '_'",
+                )
+            if not TAG_VALUE.match(str(value)):
+                yield Problem(
+                    "invalid_value",
+                    f"nodes.{node_id}.tags.{key}",
+                    f"tag value {value!r} must be 1 to 64 characters without line "
+                    "breaks, '|', ';' or ','",
+                )
+
+
+def set_language_is_offered(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A `set` node switches only to one of the menu's languages."""
+    languages = context.document.languages
+    if isinstance(node, SetNode) and node.language is not None and node.language not in languages:
+        yield Problem(
+            "invalid_value",
+            f"nodes.{node_id}.language",
+            f"{node.language!r} is not one of the menu's languages {languages}",
+        )
+
+
+def time_switch_has_a_calendar(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A `time_switch` names the calendar it follows."""
+    if isinstance(node, TimeSwitchNode) and not node.calendar:
+        yield Problem("dead_end", f"nodes.{node_id}.calendar", "time_switch needs a calendar")
+
+
+def time_switch_calendar_exists(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """The calendar a `time_switch` names is defined in the document."""
+    calendars = context.document.calendars
+    if isinstance(node, TimeSwitchNode) and node.calendar and node.calendar not in calendars:
+        yield Problem(
+            "unknown_target",
+            f"nodes.{node_id}.calendar",
+            f"calendar {node.calendar!r} does not exist "
+            f"(defined: {', '.join(calendars) or 'none'})",
+        )
+
+
+def edges_lead_to_nodes(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """Every edge of a node is filled in and names an existing node."""
+    for field, target in targets_of(node):
+        if target is None:
+            yield Problem(
+                "dead_end",
+                f"nodes.{node_id}.{field}",
+                f"{field} is empty: the path ends here without route, transfer or hangup",
+            )
+        elif target not in context.document.nodes:
+            yield Problem(
+                "unknown_target",
+                f"nodes.{node_id}.{field}",
+                f"{field} goes to {target!r}, which is not a node",
+            )
+
+
+def menu_failure_leaves_the_menu(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A menu's `on_failure` does not go back to the same menu."""
+    if isinstance(node, MenuNode) and node.on_failure == node_id:
+        yield Problem(
+            "loop_without_exit",
+            f"nodes.{node_id}.on_failure",
+            "on_failure goes back to the same menu: a caller who presses nothing "
+            "would never reach a human",
+        )
+
+
+def menu_failure_reaches_a_human(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A menu's `on_failure` does not lead straight to a hang-up."""
+    if (
+        isinstance(node, MenuNode)
+        and node.on_failure is not None
+        and _leads_to_hangup(context.document, node.on_failure)
+    ):
+        yield Problem(
+            "hangup_on_no_input",
+            f"nodes.{node_id}.on_failure",
+            "on_failure leads to a hang-up: a caller whose input failed must reach "
+            "a human (route or transfer)",
+        )
+
+
+# -- the graph from `start` ---------------------------------------------------------------
+
+
+def every_node_is_reachable(context: Context) -> Iterator[Problem]:
+    """Some path from `start` reaches every node."""
+    if not context.has_start:
+        return
+    for node_id in context.document.nodes:
+        if node_id not in context.reachable:
+            yield Problem(
+                "unreachable",
+                f"nodes.{node_id}",
+                f"no path from the start node {context.document.start!r} reaches this node",
+            )
+
+
+def every_loop_has_an_exit(context: Context) -> Iterator[Problem]:
+    """No reachable cycle is closed: each has an edge out of it or a terminal node in it."""
+    for component in _closed_cycles(context.document, context.reachable):
+        yield Problem(
+            "loop_without_exit",
+            f"nodes.{component[0]}",
+            f"these nodes form a loop with no way out: {' -> '.join(component)}",
+        )
+
+
+def prompts_can_be_heard(context: Context) -> Iterator[Problem]:
+    """A prompt a caller hears has a recording or a text in each language they can have."""
+    document = context.document
+    at = languages_at(document) if context.has_start else {}
+    for node_id, field, name in document.prompt_refs():
+        node = document.nodes[node_id]
+        # A set node's language applies after it; prompts are never on set nodes.
+        for language in sorted(at.get(node_id, set())):
+            if (name, language) in context.recorded:
+                continue
+            if document.prompts.get(name, {}).get(language, "").strip():
+                continue
+            yield Problem(
+                "missing_prompt",
+                f"nodes.{node_id}.{field}",
+                f"prompt {name!r} has no recording and no text in {language} "
+                f"(callers reach this {node.type} node in {language})",
+            )
+
+
+#: every rule, in the order of the report (see the module header)
+RULES: tuple[Rule, ...] = (
+    languages_are_known,
+    default_language_is_offered,
+    start_is_a_node,
+    prompt_table_is_well_formed,
+    calendars_are_well_formed,
+    each_node(
+        node_id_is_well_formed,
+        values_are_in_range,
+        prompt_is_present,
+        prompt_names_are_well_formed,
+        menu_has_keys,
+        menu_keys_are_phone_keys,
+        transfer_has_a_number,
+        transfer_number_is_digits,
+        tags_are_safe,
+        set_language_is_offered,
+        time_switch_has_a_calendar,
+        time_switch_calendar_exists,
+        edges_lead_to_nodes,
+        menu_failure_leaves_the_menu,
+        menu_failure_reaches_a_human,
+    ),
+    every_node_is_reachable,
+    every_loop_has_an_exit,
+    prompts_can_be_heard,
+)
+
+
+# -- graph helpers --------------------------------------------------------------------------
 def _edges(document: MenuDocument, node_id: str) -> list[str]:
     node = document.nodes[node_id]
     return [t for _, t in targets_of(node) if t is not None and t in document.nodes]
@@ -413,25 +571,3 @@ def languages_at(document: MenuDocument) -> dict[str, set[str]]:
         for target in _edges(document, node_id):
             queue.append((target, after))
     return at
-
-
-def _prompt_problems(document: MenuDocument, recorded: set[tuple[str, str]]) -> list[Problem]:
-    problems = []
-    at = languages_at(document)
-    for node_id, field, name in document.prompt_refs():
-        node = document.nodes[node_id]
-        # A set node's language applies after it; prompts are never on set nodes.
-        for language in sorted(at.get(node_id, set())):
-            if (name, language) in recorded:
-                continue
-            if document.prompts.get(name, {}).get(language, "").strip():
-                continue
-            problems.append(
-                Problem(
-                    "missing_prompt",
-                    f"nodes.{node_id}.{field}",
-                    f"prompt {name!r} has no recording and no text in {language} "
-                    f"(callers reach this {node.type} node in {language})",
-                )
-            )
-    return problems
