@@ -1,7 +1,9 @@
 """Fit the model from the corpus (training split only) and write routing/data/model.npz.
 
 Deterministic: the corpus is generated with fixed seeds, the vectorizer and lbfgs have no
-randomness, and the folds used for calibration are fixed by template id. See routing.model for
+randomness, and the folds used for calibration are fixed by template id. The fit runs on BLAS,
+whose kernels (chosen per CPU) sum in different orders: a build on another CPU gives the same
+labels, probabilities a few 1e-4 apart and a model file with other bytes. See routing.model for
 what the heads are. `validate()` is the cross-validation on training templates used to choose
 the settings below (`python -m routing.build --validate`); it never reads the held-out split.
 """

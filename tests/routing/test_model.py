@@ -1,8 +1,11 @@
-"""The model: its numpy scoring equals scikit-learn's, the build is deterministic, loads fast."""
+"""The model: its numpy scoring equals scikit-learn's, the build is reproducible, it loads.
+
+How fast it loads and classifies is measured by `hotline bench classify`, not asserted here.
+"""
 
 from __future__ import annotations
 
-import time
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +13,19 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from routing import Classifier, corpus
 from routing.build import build, vectorize_texts
-from routing.model import MODEL_PATH, LinearModel, features
+from routing.model import MODEL_PATH, HeadScores, LinearModel, features
 from routing.text import normalize
 
+# How far a rebuilt model's probabilities may stray from the committed model's. The fit runs
+# on BLAS, whose kernels (chosen per CPU) sum in different orders: rebuilds on two CPUs were
+# seen 1.2e-4 apart. A real change in the corpus, features or fitting moves them by far more.
+BLAS_TOLERANCE = 1e-3
 
-def test_model_loads_in_under_a_second() -> None:
-    started = time.perf_counter()
-    Classifier.from_path(MODEL_PATH).classify("我家暖气不热")
-    assert time.perf_counter() - started < 1.0
+
+def test_the_committed_model_loads_from_its_file_alone_and_classifies(tmp_path: Path) -> None:
+    copy = tmp_path / "model.npz"
+    shutil.copyfile(MODEL_PATH, copy)
+    assert Classifier.from_path(copy).classify("我家暖气不热").department == "heating"
 
 
 def test_vectorize_matches_scikit_learn() -> None:
@@ -42,18 +50,39 @@ def test_features_of_spaced_and_clean_text_agree() -> None:
     assert features(normalize("我 家 暖气 不 热")) == features(normalize("我家暖气不热！"))
 
 
+def _clearly_ranked(scores: HeadScores) -> list[tuple[str, str]]:
+    """(higher, lower) pairs of classes whose order no BLAS kernel can swap."""
+    by_class = dict(zip(scores.classes, scores.probs.tolist(), strict=True))
+    return [
+        (high, low)
+        for high, p_high in by_class.items()
+        for low, p_low in by_class.items()
+        if p_high - p_low > 2 * BLAS_TOLERANCE
+    ]
+
+
 def test_rebuilding_gives_the_same_predictions(tmp_path: Path) -> None:
     rebuilt = build(corpus_path=tmp_path / "corpus.jsonl", model_path=tmp_path / "model.npz")
-    # The generator wrote the same corpus...
+    # The generator (pure Python) wrote the same corpus, byte for byte...
     assert (tmp_path / "corpus.jsonl").read_bytes() == corpus.CORPUS_PATH.read_bytes()
-    # ...and the model built from it predicts what the committed one does.
+    # ...and the model fitted on it predicts what the committed one does: the same labels in
+    # the same order, with probabilities equal up to floating-point summation order (the
+    # model file's bytes are not compared: they depend on the CPU's BLAS kernels).
     committed = LinearModel.load(MODEL_PATH)
     texts = [normalize(e.text) for e in corpus.load() if e.split == "heldout"][::5]
     for text in texts:
         a, b = rebuilt.scores(text), committed.scores(text)
-        for head in a:
-            assert a[head].best()[0] == b[head].best()[0]
-            assert np.allclose(a[head].probs, b[head].probs, atol=1e-4)
+        assert a.keys() == b.keys()
+        for head in b:
+            assert a[head].classes == b[head].classes, head
+            assert np.allclose(a[head].probs, b[head].probs, rtol=0, atol=BLAS_TOLERANCE), (
+                head,
+                text,
+            )
+            # The ranking, and so the label shown (the best class) wherever it clearly leads.
+            rebuilt_probs = dict(zip(a[head].classes, a[head].probs.tolist(), strict=True))
+            for high, low in _clearly_ranked(b[head]):
+                assert rebuilt_probs[high] > rebuilt_probs[low], (head, text, high, low)
 
 
 def test_kind_cues_are_read_by_the_kind_head_only() -> None:
