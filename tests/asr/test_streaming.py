@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import pytest
@@ -21,6 +20,10 @@ from asr.simcall import play_call
 from telephony.audiosocket import Audio, Hangup, Uuid
 from tests.support.speech import SPOKEN, word_overlap
 
+# Seconds to wait for what must happen; far more than it takes on a loaded machine, so only a
+# step or server that never answers runs out of it. Speed is `hotline bench asr`'s business.
+PATIENCE = 30
+
 
 async def test_speech_then_silence_ends_on_silence_with_the_transcript(
     server: AudioSocketServer, speech: bytes
@@ -28,21 +31,24 @@ async def test_speech_then_silence_ends_on_silence_with_the_transcript(
     call = uuid.uuid4()
     async with server.events.subscribe() as events:
         step = server.expect(call, silence_ms=500, max_seconds=20)
-        trace = await play_call("127.0.0.1", server.port, call, speech, tail_seconds=5)
-        result = await asyncio.wait_for(step.result(), 5)
+        tail_seconds = 10  # far more silence than the end point needs
+        trace = await play_call("127.0.0.1", server.port, call, speech, tail_seconds=tail_seconds)
+        result = await asyncio.wait_for(step.result(), PATIENCE)
 
         assert result.reason is EndReason.SILENCE
         assert "엄마" in result.transcript.text.split()
         assert word_overlap(SPOKEN, result.transcript.text) >= 0.5
         assert result.transcript.words
-        # The server hung up on the caller, and did so promptly after speech ended.
+        # The turn ended at the end point, in audio time (how long that takes on the clock is
+        # `hotline bench asr`'s business): after the last speech and 500 ms of silence...
+        speech_seconds = len(speech) / 16000
+        assert result.speech_ended_at == pytest.approx(speech_seconds, abs=0.1)
+        assert result.transcript.audio_seconds == pytest.approx(
+            result.speech_ended_at + 0.5, abs=0.03
+        )
+        # ...and the server hung up on the caller there, before the caller's audio ran out.
         assert trace.server_hangup
-        assert trace.speech_sent_at is not None
-        latency = result.finished_at - trace.speech_sent_at
-        assert 0.45 <= latency <= 0.5 + 1.0, latency
-        # Audio stopped counting at the end point, not when the caller's audio ran out.
-        assert result.transcript.audio_seconds < len(speech) / 16000 + 0.5 + 0.3
-        assert result.speech_ended_at == pytest.approx(len(speech) / 16000, abs=0.1)
+        assert trace.audio_seconds_sent < speech_seconds + tail_seconds
 
         seen = []
         while (event := events.get_nowait()) is not None:
@@ -63,7 +69,7 @@ async def test_partial_transcripts_are_published_while_the_caller_speaks(
     async with server.events.subscribe() as events:
         step = server.expect(call, silence_ms=1500, max_seconds=20)
         await play_call("127.0.0.1", server.port, call, speech + pause + speech, tail_seconds=5)
-        result = await asyncio.wait_for(step.result(), 10)
+        result = await asyncio.wait_for(step.result(), PATIENCE)
         seen = []
         while (event := events.get_nowait()) is not None:
             seen.append(event)
@@ -108,7 +114,7 @@ async def test_closing_the_socket_counts_as_hangup(server: AudioSocketServer) ->
     writer.write(bytes(Uuid(call)) + bytes(Audio(b"\x00" * 320)))
     await writer.drain()
     writer.close()
-    result = await asyncio.wait_for(step.result(), 5)
+    result = await asyncio.wait_for(step.result(), PATIENCE)
     assert result.reason is EndReason.HANGUP
 
 
@@ -117,12 +123,14 @@ async def test_max_duration_ends_continuous_speech(
 ) -> None:
     call = uuid.uuid4()
     step = server.expect(call, max_seconds=1.5, silence_ms=500)
-    started = time.monotonic()
-    await play_call("127.0.0.1", server.port, call, speech * 3)
+    trace = await play_call("127.0.0.1", server.port, call, speech * 3)
     result = await step
+    # Cut off at 1.5 s of audio, while the caller was still speaking: the server hung up.
     assert result.reason is EndReason.MAX_DURATION
     assert result.transcript.audio_seconds == pytest.approx(1.5, abs=0.05)
-    assert time.monotonic() - started < 3.0
+    assert len(speech * 3) / 16000 > 1.5
+    assert trace.server_hangup
+    assert trace.audio_seconds_sent < len(speech * 3) / 16000
     assert result.transcript.text  # what was said up to the limit is kept
 
 
@@ -135,10 +143,10 @@ async def test_all_decoders_busy_is_refused_at_once_and_counted(
     try:
         first = uuid.uuid4()
         step = server.expect(first, silence_ms=300)
-        started = time.monotonic()
+        # `expect` is not a coroutine: it refuses there and then, never waiting for the
+        # decoder (which only this test's first call could free).
         with pytest.raises(DecodersBusy, match="use the DTMF path or transfer"):
             server.expect(uuid.uuid4())
-        assert time.monotonic() - started < 0.05
         assert engine.stats.refused == 1 and server.counters["refused_busy"] == 1
         # The step that got the decoder still works, and frees it when it ends.
         await play_call("127.0.0.1", server.port, first, speech)
@@ -169,7 +177,7 @@ async def test_unexpected_uuid_is_hung_up(server: AudioSocketServer) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(bytes(Uuid(uuid.uuid4())))
     await writer.drain()
-    reply = await asyncio.wait_for(reader.read(), 5)
+    reply = await asyncio.wait_for(reader.read(), PATIENCE)
     assert reply == bytes(Hangup())
     writer.close()
     assert server.counters["unexpected"] == 1
@@ -179,7 +187,7 @@ async def test_garbage_instead_of_a_uuid_frame_is_dropped(server: AudioSocketSer
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(b"GET / HTTP/1.1\r\n\r\n")
     await writer.drain()
-    assert await asyncio.wait_for(reader.read(), 5) == b""
+    assert await asyncio.wait_for(reader.read(), PATIENCE) == b""
     writer.close()
     assert server.counters["bad_start"] == 1
 
@@ -194,13 +202,13 @@ async def test_stop_cancels_live_connections_and_fails_their_steps(
     caller = asyncio.create_task(play_call("127.0.0.1", server.port, call, speech, tail_seconds=30))
     await asyncio.sleep(0.5)
     waiting = server.expect(uuid.uuid4())
-    await asyncio.wait_for(server.stop(), 5)
+    await asyncio.wait_for(server.stop(), PATIENCE)
     with pytest.raises(SpeechStepError):
         await step
     with pytest.raises(SpeechStepError, match="server stopped"):
         await waiting
     assert engine.stats.active == 0
-    await asyncio.wait_for(caller, 15)
+    await asyncio.wait_for(caller, PATIENCE)
 
 
 async def test_concurrent_calls_get_their_own_transcripts(
