@@ -229,6 +229,7 @@ class AGISession:
             result = await asyncio.wait_for(future, timeout or self.command_timeout)
         finally:
             self._waiting.pop(command_id, None)
+            _abandon(future)
         self._last_result_at = asyncio.get_running_loop().time()
         if result.code == 511:
             self._mark_hung_up()
@@ -515,6 +516,16 @@ class AsyncAGIServer:
                 log.warning("could not recover %s: %s", name, exc)
         self.orphans_recovered += moved
         return moved
+
+
+def _abandon(future: asyncio.Future[AGIResult]) -> None:
+    """Nothing awaits `future` any more. A hang-up or a lost link can fail it while its AGI
+    action is still on its way, and the action then fails on its own: cancel it, or mark
+    its error seen, so asyncio does not report an error nobody retrieved."""
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()
 
 
 def _seconds(duration: str | None) -> int:

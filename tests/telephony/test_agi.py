@@ -1,11 +1,17 @@
-"""AsyncAGI pieces that need no Asterisk: reply parsing, Env decoding, argument quoting."""
+"""AsyncAGI pieces that need no Asterisk: reply parsing, Env decoding, argument quoting, and
+a session's commands when the call or the AMI link goes away under them."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+from typing import Any
+
 import pytest
 
-from telephony.agi import AGIResult, parse_env, quote_arg
-from telephony.ami_protocol import AMIInjectionError
+from telephony.agi import AGIResult, AGISession, ChannelHungUp, parse_env, quote_arg
+from telephony.ami_client import AMIActionError, AMIConnectionLost
+from telephony.ami_protocol import AMIInjectionError, Event, Response
 
 
 @pytest.mark.parametrize(
@@ -60,3 +66,50 @@ def test_quoting_escapes_quotes_and_refuses_line_breaks() -> None:
     assert quote_arg('say "hi"\\') == '"say \\"hi\\"\\\\"'
     with pytest.raises(AMIInjectionError):
         quote_arg("hello-world\nHANGUP")
+
+
+class GoneWhileSending:
+    """An AMI client under which the call goes away while an ``AGI`` action is on its way:
+    the session hears of it (a ``Hangup`` event, or the link dropping) before the action's
+    own answer, which then fails."""
+
+    def __init__(self, gone: str) -> None:
+        self.gone = gone
+        self.session: AGISession | None = None
+
+    async def action(self, name: str, headers: dict[str, Any], **_: Any) -> Response:
+        assert self.session is not None
+        if self.gone == "hangup":
+            self.session._mark_hung_up()
+            await asyncio.sleep(0)
+            raise AMIActionError(
+                name, Response("", (("Response", "Error"), ("Message", "Channel does not exist")))
+            )
+        self.session._on_connection_lost()
+        await asyncio.sleep(0)
+        raise AMIConnectionLost("connection lost")
+
+
+@pytest.mark.parametrize(
+    ("gone", "error"), [("hangup", ChannelHungUp), ("link", AMIConnectionLost)]
+)
+async def test_a_command_cut_off_while_being_sent_leaves_no_unretrieved_error(
+    gone: str, error: type[Exception]
+) -> None:
+    """The command fails with the reason, and nothing is left behind to be reported as
+    "Future exception was never retrieved" (once per caller who hung up in a menu)."""
+    loop = asyncio.get_running_loop()
+    reports: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reports.append(context))
+    try:
+        ami = GoneWhileSending(gone)
+        start = Event("", (("Event", "AsyncAGIStart"), ("Channel", "PJSIP/carrier-00000001")))
+        ami.session = AGISession(ami, start)  # type: ignore[arg-type]
+        with pytest.raises(error):
+            await ami.session.command('GET DATA "choose-language" 5000 1')
+        del ami
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [c.get("message") for c in reports] == []
