@@ -16,30 +16,30 @@ app.add_typer(bench_app, name="bench")
 
 def _register_features() -> None:
     # Each feature module adds its own commands; importing them here keeps start-up in one place.
-    from hotline import cli_core
+    from hotline.core import cli as cli_core
 
     cli_core.register(app, bench_app)
     try:
-        from hotline import cli_classify
+        from hotline.classify import cli as cli_classify
     except ImportError:  # pragma: no cover - feature not installed in this tree
         pass
     else:
         cli_classify.register(app, bench_app)
     try:
-        from hotline import cli_asr
+        from hotline.speech import cli as cli_asr
     except ImportError:  # pragma: no cover
         pass
     else:
         cli_asr.register(app, bench_app)
-    from hotline import cli_recordings
+    from hotline.recordings import cli as cli_recordings
 
     cli_recordings.register(app, bench_app)
 
-    from hotline import cli_roster
+    from hotline.roster import cli as cli_roster
 
     cli_roster.register(app, bench_app)
 
-    from hotline import cli_ivr
+    from hotline.ivr import cli as cli_ivr
 
     cli_ivr.register(app, bench_app)
 

@@ -17,12 +17,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_model
 from asr.model import default_model_path
-from hotline import db
-from hotline.calls import CallLog, CallRecord
-from hotline.ivr_runtime import IvrRuntime
-from hotline.recordings_feature import RecordingsFeature
-from hotline.routing_feature import RoutingFeature
-from hotline.settings import Settings
+from hotline.calls.store import CallLog, CallRecord
+from hotline.core import db
+from hotline.core.settings import Settings
+from hotline.ivr.runtime import IvrRuntime
+from hotline.recordings.feature import RecordingsFeature
+from hotline.roster.feature import RoutingFeature
 from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
 from telephony.ami_client import AMIClient, AMIConnectionError, AMIError
 
@@ -270,7 +270,7 @@ async def serve(settings: Settings, flow: CallFlow | None = None) -> None:
     """Run the controller and its web API until cancelled or interrupted."""
     import uvicorn
 
-    from hotline.api import create_app
+    from hotline.web.app import create_app
 
     service = Service(settings, flow)
     try:

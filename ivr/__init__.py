@@ -8,5 +8,5 @@
 - `ivr.speech`: the AudioSocket listener and classifier adapter for `collect_speech`;
 - `ivr.calendar`, `ivr.diagram`, `ivr.diff`: time switches, Mermaid drawings, version diffs.
 
-This package never imports `hotline`; the controller wires it in `hotline/ivr_runtime.py`.
+This package never imports `hotline`; the controller wires it in `hotline/ivr/runtime.py`.
 """

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from asr import LoadedModel, default_model_path, load_model
-from hotline.carrier import Carrier
-from hotline.sandbox import Sandbox
+from hotline.core.settings import Settings, load_settings
+from hotline.devtools.carrier import Carrier
+from hotline.devtools.sandbox import Sandbox
 from hotline.service import CallFlow, Service
-from hotline.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="session")
@@ -38,16 +38,26 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+def postgres_admin(statement: str) -> None:
+    """Run one statement on the test server's `postgres` database, on a connection of its
+    own that is closed afterwards: nothing stays open for a test that stops the server."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database on the test server; dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
     name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        postgres_admin(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # noqa: BLE001 - turned into a clear failure
         pytest.fail(
             f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable ({exc.__class__.__name__}); "
@@ -56,16 +66,14 @@ def postgres_database() -> Iterator[str]:
     try:
         yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database for one test: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state' / 'hotline.db'}"
+        yield f"sqlite:///{tmp_path / 'state' / 'hotline.core.db'}"
     elif request.param == "postgresql":
         with postgres_database() as url:
             yield url

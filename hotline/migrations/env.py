@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from hotline.db import Base, make_engine
+from hotline.core.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

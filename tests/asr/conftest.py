@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from asr import AudioSocketServer, LoadedModel, SpeechEngine
-from asr.simcall import synthesize_speech, trim_silence
+from hotline.devtools.simcall import synthesize_speech, trim_silence
 from tests.support.speech import SPOKEN
 
 

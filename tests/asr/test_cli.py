@@ -18,7 +18,7 @@ runner = CliRunner()
 @pytest.fixture
 def session_model(model: LoadedModel, monkeypatch: pytest.MonkeyPatch) -> LoadedModel:
     # The commands load the model themselves; reuse the session's copy (600 MB, 2 s).
-    monkeypatch.setattr("hotline.cli_asr.load_model", lambda path: model)
+    monkeypatch.setattr("hotline.speech.cli.load_model", lambda path: model)
     return model
 
 

@@ -16,7 +16,7 @@ from asr import (
     SpeechEngine,
     SpeechStepError,
 )
-from asr.simcall import play_call
+from hotline.devtools.simcall import play_call
 from telephony.audiosocket import Audio, Hangup, Uuid
 from tests.support.speech import SPOKEN, word_overlap
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.settings import Settings
+from hotline.core.settings import Settings
 from telephony.ami_client import AMIActionError, AMIClient, AMIConnectionError
 from telephony.ami_protocol import AMIInjectionError
 

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from hotline.calls import CallRecord, basic_flow
-from hotline.carrier import Carrier
-from hotline.db import Call
+from hotline.calls.store import CallRecord, basic_flow
+from hotline.core.db import Call
+from hotline.devtools.carrier import Carrier
 from hotline.service import Service
 from telephony.agi import AGISession
 from telephony.ami_client import AMIConnectionLost

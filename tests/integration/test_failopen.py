@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hotline.carrier import Carrier
-from hotline.settings import Settings
+from hotline.core.settings import Settings
+from hotline.devtools.carrier import Carrier
 from telephony.ami_client import AMIClient
 from telephony.ami_protocol import Event
 from tests.conftest import wait_for

@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy import select
 
 from asr.batch import write_wav
-from asr.simcall import synthesize_speech, trim_silence
-from hotline.api import create_app
-from hotline.auth import create_user
-from hotline.carrier import Carrier
-from hotline.db import Call
-from hotline.sandbox import Sandbox
+from hotline.core.auth import create_user
+from hotline.core.db import Call
+from hotline.devtools.carrier import Carrier
+from hotline.devtools.sandbox import Sandbox
+from hotline.devtools.simcall import synthesize_speech, trim_silence
 from hotline.service import Service
+from hotline.web.app import create_app
 from ivr.document import default_menu_text, load, parse_text
 from ivr.simulate import inputs_of, signature, simulate
 from ivr.speech import classify_text

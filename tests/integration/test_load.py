@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.bench_calls import run_calls
-from hotline.carrier import Carrier
+from hotline.bench.calls import run_calls
+from hotline.devtools.carrier import Carrier
 
 pytestmark = pytest.mark.sandbox
 

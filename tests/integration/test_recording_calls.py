@@ -16,13 +16,13 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from hotline.api import create_app
-from hotline.calls import CallRecord
-from hotline.carrier import Carrier
-from hotline.db import Call
-from hotline.db_recordings import Recording
-from hotline.sandbox import Sandbox
+from hotline.calls.store import CallRecord
+from hotline.core.db import Call
+from hotline.devtools.carrier import Carrier
+from hotline.devtools.sandbox import Sandbox
+from hotline.recordings.tables import Recording
 from hotline.service import Service
+from hotline.web.app import create_app
 from recordings import media
 from recordings.store import sha256_of
 from telephony.agi import AGISession
@@ -40,7 +40,7 @@ def spoken(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 async def listening_flow(session: AGISession, record: CallRecord) -> None:
     """Answer, listen in silence until the caller presses a key, say goodbye, hang up."""
-    from hotline.db import utcnow
+    from hotline.core.db import utcnow
 
     await session.answer()
     record.answered_at = utcnow()

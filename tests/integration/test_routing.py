@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from hotline.calls import CallRecord
-from hotline.carrier import Carrier
-from hotline.db import Call
-from hotline.db_roster import CallRouteRow
-from hotline.routing_feature import send_to_queue
+from hotline.calls.store import CallRecord
+from hotline.core.db import Call
+from hotline.devtools.carrier import Carrier
+from hotline.roster.feature import send_to_queue
+from hotline.roster.tables import CallRouteRow
 from hotline.service import Service
 from ivr.routing_port import CallFacts
 from routing.roster import Operator, Shift
@@ -138,6 +138,17 @@ async def start_routing_service(
         await asyncio.sleep(0.2)
 
 
+async def wait_until_busy(service: Service, queue: str, extension: str) -> None:
+    """Until Asterisk reports the member on a call (answered and bridged)."""
+    deadline = clock_time.monotonic() + 30
+    while True:
+        status = await queue_status(service.ami, queue)
+        if any(m.interface == f"PJSIP/{extension}" and m.busy for m in status.get(queue, [])):
+            return
+        assert clock_time.monotonic() < deadline, f"{extension} never busy in {queue}: {status}"
+        await asyncio.sleep(0.2)
+
+
 def route_of(service: Service, number: str) -> CallRouteRow | None:
     with service.sessions() as s:
         return s.scalar(select(CallRouteRow).where(CallRouteRow.caller_number == number))
@@ -164,7 +175,8 @@ async def test_heating_complaint_reaches_an_on_duty_intake_operator_with_the_tag
     row = route_of(service, "13800138001")
     assert row is not None and (row.queue, row.rule) == ("intake", "default")
     assert row.classification is not None and row.classification["department"] == "heating"
-    assert row.classification["kind"] == "complaint" and row.decision_ms < 50
+    # How long deciding took is recorded (`hotline bench route` measures how fast it is).
+    assert row.classification["kind"] == "complaint" and row.decision_ms > 0
     with service.sessions() as s:
         call = s.scalar(select(Call).where(Call.caller_number == "13800138001"))
         assert call is not None
@@ -225,7 +237,7 @@ async def test_operator_on_a_call_is_removed_only_after_the_call(
     service = await start_routing_service(start_service, callers, DAYTIME)
     await carrier.call(number="13700137003", name="测试", delay=0.5, hold=8)
     await wait_for(lambda: bool(phones["7002"].invites), 25, "7002 to answer")
-    await asyncio.sleep(1.5)  # answered and bridged
+    await wait_until_busy(service, "intake-mongolian", "7002")
 
     service.routing.clock = lambda: EVENING
     report = await service.routing.queue_sync.sync()

@@ -12,10 +12,10 @@ import pytest
 
 from asr import SpeechResult
 from asr.batch import write_wav
-from asr.simcall import synthesize_speech, trim_silence
-from hotline.calls import CallRecord
-from hotline.carrier import Carrier
-from hotline.sandbox import Sandbox
+from hotline.calls.store import CallRecord
+from hotline.devtools.carrier import Carrier
+from hotline.devtools.sandbox import Sandbox
+from hotline.devtools.simcall import synthesize_speech, trim_silence
 from hotline.service import Service
 from telephony.agi import AGISession, ChannelHungUp
 from tests.conftest import wait_for

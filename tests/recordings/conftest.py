@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from asr import LoadedModel
-from hotline import db
-from hotline.db_recordings import Recording
-from hotline.recordings_feature import RecordingsFeature, transcriber_for
+from hotline.core import db
+from hotline.core.settings import Settings
+from hotline.recordings.feature import RecordingsFeature, transcriber_for
+from hotline.recordings.tables import Recording
 from hotline.service import Service
-from hotline.settings import Settings
 from tests.recordings.helpers import speech_wav
 
 

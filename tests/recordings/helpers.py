@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 
 from asr.batch import write_wav
-from asr.simcall import synthesize_speech, trim_silence
-from hotline.api import create_app
-from hotline.auth import create_user
+from hotline.core.auth import create_user
+from hotline.devtools.simcall import synthesize_speech, trim_silence
 from hotline.service import Service
+from hotline.web.app import create_app
 from tests.support.speech import SPOKEN
 
 

@@ -16,9 +16,10 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from asr import LoadedModel
-from hotline import db
 from hotline.cli import app as cli_app
-from hotline.db_recordings import (
+from hotline.core import db
+from hotline.core.settings import Settings
+from hotline.recordings.tables import (
     Recording,
     RecordingAudit,
     RecordingJob,
@@ -27,7 +28,6 @@ from hotline.db_recordings import (
     search,
 )
 from hotline.service import Service
-from hotline.settings import Settings
 from recordings import media
 from tests.recordings.conftest import feature_of, ingest_call
 from tests.recordings.helpers import client, token
@@ -243,7 +243,7 @@ def test_a_restart_during_ingest_ingests_the_file_exactly_once(
     # The next start: the job is resumed from transcription, not redone from the start.
     assert feature.jobs.recover() == 1
     feature.ingestor.transcriber = lambda path: __import__(
-        "hotline.recordings_feature", fromlist=["x"]
+        "hotline.recordings.feature", fromlist=["x"]
     ).transcriber_for(lambda: vosk_model)(path)
     assert feature.ingestor.drain() == 1
     assert feature.ingestor.drain() == 0

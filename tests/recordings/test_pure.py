@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from asr.batch import write_wav
-from hotline.api_recordings import shown_number
-from hotline.recordings_feature import Tickets
+from hotline.recordings.api import shown_number
+from hotline.recordings.feature import Tickets
 from recordings.ids import RecordingIdError, check_recording_id
 from recordings.media import capture_finished
 from recordings.metadata import classification_of

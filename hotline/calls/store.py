@@ -1,0 +1,151 @@
+"""The call record and the built-in call flow.
+
+`CallLog` writes each call into the `calls` table from a small worker pool, so the event loop
+never waits on the database. `basic_flow` is what a call gets until an IVR menu is published:
+a greeting, one key press, a goodbye; every step is written to the call's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.core.db import Call, utcnow
+from telephony.agi import AGISession
+
+log = logging.getLogger("hotline.calls.store")
+
+
+@dataclass
+class CallRecord:
+    unique_id: str
+    channel: str
+    caller_number: str
+    caller_name: str
+    called_number: str
+    started_at: datetime = field(default_factory=utcnow)
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    path: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = "in_progress"
+    detail: str = ""
+    _t0: float = field(default_factory=time.monotonic, repr=False)
+
+    @classmethod
+    def for_session(cls, session: AGISession) -> CallRecord:
+        return cls(
+            unique_id=session.unique_id,
+            channel=session.channel,
+            caller_number=session.caller_number,
+            caller_name=session.caller_name,
+            called_number=session.called_number,
+        )
+
+    def step(self, name: str, **data: Any) -> None:
+        self.path.append({"t": round(time.monotonic() - self._t0, 3), "step": name, **data})
+        log.info("step %s %s", name, data or "")
+
+
+class CallLog:
+    """Writes call rows from a small worker pool. When the database is unreachable, the
+    latest state of each call is kept in memory and written again every `retry_interval`
+    seconds until the database is back: calls go on meanwhile, and no record is lost unless
+    the controller itself stops first."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], workers: int = 2, retry_interval: float = 2.0
+    ) -> None:
+        self._sessions = sessions
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="calls-db")
+        self.retry_interval = retry_interval
+        self.write_failures = 0
+        #: unique id -> the newest values not yet written
+        self.pending: dict[str, dict[str, Any]] = {}
+        self._retrier: asyncio.Task[None] | None = None
+
+    async def save(self, record: CallRecord) -> None:
+        """Insert or update the call's row (off the event loop). A database failure is
+        logged and counted, the row kept for a later retry; it never breaks the call."""
+        values = {k: v for k, v in vars(record).items() if not k.startswith("_")}
+        values["path"] = list(record.path)
+        self.pending[record.unique_id] = values
+        await self._flush_one(record.unique_id, values)
+
+    async def _flush_one(self, unique_id: str, values: dict[str, Any]) -> bool:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._write, values)
+        except Exception as exc:
+            self.write_failures += 1
+            log.warning(
+                "could not write call %s to the database (%s); kept for a retry",
+                unique_id,
+                type(exc).__name__,
+            )
+            if self._retrier is None or self._retrier.done():
+                self._retrier = asyncio.get_running_loop().create_task(self._retry())
+            return False
+        if self.pending.get(unique_id) is values:
+            del self.pending[unique_id]
+        return True
+
+    async def _retry(self) -> None:
+        while self.pending:
+            await asyncio.sleep(self.retry_interval)
+            for unique_id, values in list(self.pending.items()):
+                if not await self._flush_one(unique_id, values):
+                    break
+            else:
+                if not self.pending:
+                    log.info("database back: every pending call record is written")
+
+    def _write(self, values: dict[str, Any]) -> None:
+        with self._sessions() as session:
+            session.merge(Call(**values))
+            session.commit()
+
+    async def aclose(self) -> None:
+        if self._retrier is not None:
+            self._retrier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retrier
+        if self.pending:
+            log.error("%d call records could not be written before stopping", len(self.pending))
+        await asyncio.to_thread(self._pool.shutdown, True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+@dataclass(frozen=True)
+class BasicFlowPrompts:
+    greeting: str = "hello-world"
+    ask_digit: str = "beep"
+    goodbye: str = "auth-thankyou"
+    digit_timeout: float = 5.0
+
+
+async def basic_flow(
+    session: AGISession, record: CallRecord, prompts: BasicFlowPrompts = BasicFlowPrompts()
+) -> None:
+    """Greeting (interruptible by a key), one key press, goodbye, hang up."""
+    await session.answer()
+    record.answered_at = utcnow()
+    record.step("answer")
+    digit = await session.play(prompts.greeting, "0123456789*#")
+    record.step("play", prompt=prompts.greeting)
+    if digit is None:
+        digit, _ = await session.collect_digits(prompts.ask_digit, timeout=prompts.digit_timeout)
+    record.step("digits", value=digit or None)
+    await session.play(prompts.goodbye)
+    record.step("play", prompt=prompts.goodbye)
+    record.outcome = "completed"
+    await session.hangup()
+    record.step("hangup")

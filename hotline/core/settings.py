@@ -1,0 +1,253 @@
+"""One validated settings object for the whole service.
+
+Values come from `HOTLINE_*` environment variables, then from an optional TOML file named by
+`HOTLINE_CONFIG`, then from the defaults below, which suit a developer machine with the
+project's Asterisk sandbox. Outside the `dev` profile, placeholder secrets are refused at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+_PLACEHOLDER = re.compile(r"^(dev-.*|changeme|secret|password|admin|test)$", re.IGNORECASE)
+_SAFE_VALUE = re.compile(r"^[^\r\n\x00;\[\]=]+$")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message says which value and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="forbid")
+
+    profile: Literal["dev", "prod"] = "dev"
+    state_dir: Path = PROJECT_DIR / ".state"
+
+    # AMI of the Asterisk the controller drives.
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(15038, ge=1, le=65535)
+    ami_user: str = "hotline"
+    ami_secret: str = "dev-ami-secret"
+    ami_timeout: float = Field(5.0, gt=0, le=120)
+    ami_ping_interval: float = Field(10.0, gt=0, le=300)
+
+    # The sandbox: a local Asterisk (and a carrier Asterisk) in a Debian tree of the project's.
+    # None means "yes, unless HOTLINE_AMI_HOST points at an existing Asterisk".
+    sandbox: bool | None = None
+    sandbox_dir: Path = PROJECT_DIR / ".sandbox"
+    sip_bind: str = "127.0.0.1"
+    sip_port: int = Field(15060, ge=1, le=65535)
+    rtp_start: int = Field(20000, ge=1024, le=65000)
+    rtp_end: int = Field(20999, ge=1024, le=65535)
+    carrier_ami_port: int = Field(15039, ge=1, le=65535)
+    carrier_ami_user: str = "carrier"
+    carrier_ami_secret: str = "dev-carrier-secret"
+    carrier_sip_bind: str = "127.0.0.2"
+    carrier_sip_port: int = Field(15061, ge=1, le=65535)
+    carrier_rtp_start: int = Field(21000, ge=1024, le=65000)
+    carrier_rtp_end: int = Field(21999, ge=1024, le=65535)
+    # Phones provisioned in the sandbox's pjsip.conf: extension -> password.
+    phones: dict[str, str] = Field(
+        default_factory=lambda: {
+            **{f"60{n:02d}": f"dev-phone-60{n:02d}" for n in range(1, 4)},
+            **{f"70{n:02d}": f"dev-phone-70{n:02d}" for n in range(1, 11)},
+        }
+    )
+
+    # Service.
+    database_url: str = ""
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    audiosocket_host: str = "127.0.0.1"
+    audiosocket_port: int = Field(15090, ge=1, le=65535)
+    # Speech: the Vosk model directory (unset: the development model package, if installed).
+    vosk_model: Path | None = None
+    speech_enabled: bool = True
+    speech_max_streams: int = Field(8, ge=1, le=256)
+    speech_threads: int | None = Field(None, ge=1, le=64)
+
+    # Fail-open: the controller refreshes a heartbeat the dialplan checks, and keeps each
+    # call's watchdog (Asterisk's absolute timeout) this many seconds ahead of its next step;
+    # a call whose controller is gone goes to the intake queue (asterisk-conf/hotline).
+    heartbeat_interval: float = Field(2.0, gt=0, le=30)
+    watchdog_lease: float = Field(8.0, ge=3, le=600)
+    timezone: str = "Asia/Shanghai"
+    # Routing: the number dialled for each emergency service on a hand-off (the dial string
+    # around it is the dialplan's transfer route; in the sandbox the carrier answers them).
+    emergency_numbers: dict[str, str] = Field(
+        default_factory=lambda: {n: n for n in ("110", "119", "120", "122")}
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    # IVR prompts: where prompt files go (host path) and that directory as Asterisk sees it.
+    # Unset: the sandbox's sounds/hotline-prompts, or <state_dir>/prompts without a sandbox.
+    prompts_dir: Path | None = None
+    prompts_play_dir: str = ""
+    prompt_max_bytes: int = Field(10_000_000, ge=10_000, le=200_000_000)
+    prompt_max_seconds: float = Field(60.0, gt=0, le=600)
+
+    # Recordings (recordings/, hotline/recordings/feature.py). The monitor directory is where
+    # Asterisk's MixMonitor writes, as this host sees it: in the sandbox its spool's monitor
+    # folder; for an existing Asterisk a directory shared with it (required then).
+    recordings_enabled: bool = True
+    recordings_dir: Path | None = None  # the store; default <state_dir>/recordings
+    recordings_monitor_dir: Path | None = None
+    # The same directory as Asterisk sees it; empty means Asterisk's own monitor directory.
+    recordings_asterisk_dir: str = ""
+    recordings_capture_format: Literal["wav", "gsm"] = "wav"
+    recordings_archive_format: Literal["opus", "mp3"] = "opus"
+    recordings_archive_bitrate: str = Field("32k", pattern=r"^[0-9]{1,4}k$")
+    recordings_keep_original: bool = False
+    recordings_workers: int = Field(2, ge=1, le=16)
+    # Days a recording is kept, by category (the call's kind, or "emergency"); "default"
+    # applies to the rest. Recordings on legal hold are never deleted.
+    recordings_retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"default": 180, "complaint": 365, "report": 365}
+    )
+    recordings_purge_interval: float = Field(3600.0, gt=0)
+    recordings_ticket_seconds: int = Field(900, ge=30, le=86400)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("HOTLINE_CONFIG")
+        if config_file:
+            if not Path(config_file).is_file():
+                raise SettingsError(f"HOTLINE_CONFIG={config_file}: no such file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("ami_user", "ami_secret", "carrier_ami_user", "carrier_ami_secret", "ami_host")
+    @classmethod
+    def _single_line(cls, value: str, info: Any) -> str:
+        # These are written into Asterisk's config files and AMI logins.
+        if not _SAFE_VALUE.match(value):
+            raise ValueError(
+                f"{info.field_name} must be one line without ';', '[', ']' or '=' (got {value!r})"
+            )
+        return value
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, value: dict[str, str]) -> dict[str, str]:
+        for ext, password in value.items():
+            if not re.fullmatch(r"[0-9]{3,8}", ext):
+                raise ValueError(f"phones: extension {ext!r} must be 3 to 8 digits")
+            if not _SAFE_VALUE.match(password):
+                raise ValueError(f"phones: password of {ext} must be one line of plain text")
+        return value
+
+    @field_validator("recordings_retention_days")
+    @classmethod
+    def _retention(cls, value: dict[str, int]) -> dict[str, int]:
+        categories = {"default", "emergency", "consult", "help", "complaint", "report"}
+        categories |= {"suggestion", "praise"}
+        if "default" not in value:
+            raise ValueError("recordings_retention_days needs a 'default' entry")
+        for name, days in value.items():
+            if name not in categories:
+                raise ValueError(
+                    f"recordings_retention_days: unknown category {name!r} "
+                    f"(one of {', '.join(sorted(categories))})"
+                )
+            if not 1 <= days <= 36500:
+                raise ValueError(f"recordings_retention_days[{name}]: {days} is not 1 to 36500")
+        return value
+
+    @field_validator("recordings_asterisk_dir")
+    @classmethod
+    def _asterisk_dir(cls, value: str) -> str:
+        # It becomes part of MixMonitor's argument on the AMI wire.
+        if value and not re.fullmatch(r"/[A-Za-z0-9_./\-]*", value):
+            raise ValueError(
+                "recordings_asterisk_dir must be an absolute path of letters, digits, "
+                f"'_', '.', '/' and '-' (got {value!r})"
+            )
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("emergency_numbers")
+    @classmethod
+    def _emergency_numbers(cls, value: dict[str, str]) -> dict[str, str]:
+        for service, number in value.items():
+            if service not in ("110", "119", "120", "122"):
+                raise ValueError(f"emergency_numbers: {service!r} is not 110, 119, 120 or 122")
+            if not re.fullmatch(r"[0-9*#+]{2,20}", number):
+                raise ValueError(f"emergency_numbers[{service}]: {number!r} is not a number")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.state_dir / 'hotline.core.db'}"
+        if self.rtp_start >= self.rtp_end or self.carrier_rtp_start >= self.carrier_rtp_end:
+            raise ValueError("RTP port ranges must have start < end")
+        if self.profile != "dev":
+            weak = [
+                name
+                for name in ("ami_secret", "carrier_ami_secret")
+                if _PLACEHOLDER.match(getattr(self, name)) or len(getattr(self, name)) < 12
+            ]
+            if self.use_sandbox:
+                weak += [
+                    f"phones[{ext}]"
+                    for ext, pw in self.phones.items()
+                    if _PLACEHOLDER.match(pw) or len(pw) < 12
+                ]
+            if weak:
+                raise ValueError(
+                    "placeholder or short secrets are refused in the "
+                    f"{self.profile!r} profile: {', '.join(weak)} "
+                    "(set HOTLINE_AMI_SECRET etc. to real secrets of 12+ characters)"
+                )
+        return self
+
+    @property
+    def use_sandbox(self) -> bool:
+        if self.sandbox is not None:
+            return self.sandbox
+        return "ami_host" not in self.model_fields_set
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise SettingsError with a readable message."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

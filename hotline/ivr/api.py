@@ -1,0 +1,299 @@
+"""The IVR editing API (role `ops`): drafts, validation, publish, roll-back, diff, diagram,
+simulation and prompt uploads. Domain errors carry an `error` id and a message; a refused
+publish lists every problem with its node path."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from hotline.core.db import User
+from hotline.ivr.prompts import PromptError, PromptInfo
+from hotline.ivr.runtime import IvrError, IvrRuntime, MenuInvalid
+from hotline.ivr.tables import MenuVersion
+from hotline.web.deps import Role, require, service_of
+from ivr.diagram import mermaid
+from ivr.diff import diff_documents
+from ivr.document import DocumentError, parse_text
+from ivr.simulate import SimulationInputError, simulate
+from ivr.speech import classify_text
+from ivr.validation import validate
+
+Ops = Annotated[User, require(Role.ops)]
+
+
+class DraftIn(BaseModel):
+    #: the menu as YAML/JSON text, or as a JSON object; omit to copy `based_on`
+    document: str | dict[str, Any] | None = None
+    comment: str = ""
+    based_on: int | None = None
+
+
+class DraftUpdate(BaseModel):
+    document: str | dict[str, Any]
+    comment: str | None = None
+
+
+class RollbackIn(BaseModel):
+    #: a published version; omit for the version live before the current one
+    to: int | None = None
+
+
+class SimulateIn(BaseModel):
+    #: one per input: a key ("1"), "silence", or "say:<words>"
+    inputs: list[str] = Field(default_factory=list, max_length=200)
+    #: local time for time_switch nodes (default: now)
+    at: datetime | None = None
+    speech: bool = True
+    caller_number: str = "13800138000"
+    #: "live": the router real calls use (a roster router may record the decision, under a
+    #: "simulated-" call id); "static": the rules of StaticRouter, without duty rosters
+    router: Literal["live", "static"] = "live"
+
+
+def _runtime(request: Request) -> IvrRuntime:
+    runtime: IvrRuntime = service_of(request).ivr
+    return runtime
+
+
+def _fail(exc: Exception, code: int | None = None) -> HTTPException:
+    detail: dict[str, Any] = {
+        "error": getattr(exc, "error_id", "ivr-error"),
+        "message": str(exc),
+    }
+    if isinstance(exc, MenuInvalid):
+        detail["problems"] = [p.to_dict() for p in exc.problems]
+    status_code: int = code if code is not None else getattr(exc, "status", 400)
+    return HTTPException(status_code, detail)
+
+
+def _document(value: str | dict[str, Any]) -> dict[str, Any]:
+    try:
+        return parse_text(value) if isinstance(value, str) else parse_text_obj(value)
+    except DocumentError as exc:
+        raise _fail(exc, 422) from None
+
+
+def parse_text_obj(value: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return parse_text(json.dumps(value, ensure_ascii=False))
+
+
+def _version_out(row: MenuVersion, live: int | None, runtime: IvrRuntime) -> dict[str, Any]:
+    _, problems = validate(row.document, set(runtime.prompts.recorded))
+    return {
+        "version": row.id,
+        "status": row.status,
+        "live": row.id == live,
+        "comment": row.comment,
+        "based_on": row.based_on,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "published_by": row.published_by,
+        "published_at": row.published_at,
+        "valid": not problems,
+        "problems": [p.to_dict() for p in problems],
+    }
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/ivr", tags=["ivr"])
+
+    async def call(fn: Any, *args: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (IvrError, PromptError) as exc:
+            raise _fail(exc) from None
+
+    @api.get("/versions")
+    async def list_versions(request: Request, user: Ops) -> dict[str, Any]:
+        runtime = _runtime(request)
+        rows = await call(runtime.store.versions)
+        live = runtime.live.version if runtime.live else None
+        items = [
+            {k: v for k, v in _version_out(r, live, runtime).items() if k != "problems"}
+            for r in rows
+        ]
+        return {"live": live, "items": items}
+
+    @api.post("/versions", status_code=status.HTTP_201_CREATED)
+    async def create_draft(request: Request, body: DraftIn, user: Ops) -> dict[str, Any]:
+        runtime = _runtime(request)
+        if body.document is None:
+            if body.based_on is None:
+                raise HTTPException(422, "give a document, or based_on to copy a version")
+            data = (await call(runtime.store.get, body.based_on)).document
+        else:
+            data = _document(body.document)
+        row = await call(runtime.store.create, data, user.name, body.comment, body.based_on)
+        live = runtime.live.version if runtime.live else None
+        return {**_version_out(row, live, runtime), "document": row.document}
+
+    @api.get("/versions/{version}")
+    async def get_version(request: Request, version: int, user: Ops) -> dict[str, Any]:
+        runtime = _runtime(request)
+        row = await call(runtime.store.get, version)
+        live = runtime.live.version if runtime.live else None
+        return {**_version_out(row, live, runtime), "document": row.document}
+
+    @api.put("/versions/{version}")
+    async def update_draft(
+        request: Request, version: int, body: DraftUpdate, user: Ops
+    ) -> dict[str, Any]:
+        runtime = _runtime(request)
+        data = _document(body.document)
+        row = await call(runtime.store.update, version, data, user.name, body.comment)
+        live = runtime.live.version if runtime.live else None
+        return {**_version_out(row, live, runtime), "document": row.document}
+
+    @api.post("/versions/{version}/validate")
+    async def validate_version(request: Request, version: int, user: Ops) -> dict[str, Any]:
+        runtime = _runtime(request)
+        row = await call(runtime.store.get, version)
+        _, problems = validate(row.document, set(runtime.prompts.recorded))
+        return {
+            "version": version,
+            "valid": not problems,
+            "problems": [p.to_dict() for p in problems],
+        }
+
+    @api.post("/versions/{version}/publish")
+    async def publish(request: Request, version: int, user: Ops) -> dict[str, Any]:
+        runtime = _runtime(request)
+        row = await call(runtime.store.publish, version, user.name, set(runtime.prompts.recorded))
+        await runtime.reload()
+        return _version_out(row, runtime.live.version if runtime.live else None, runtime)
+
+    @api.post("/rollback")
+    async def rollback(request: Request, body: RollbackIn, user: Ops) -> dict[str, Any]:
+        runtime = _runtime(request)
+        row = await call(runtime.store.rollback, user.name, body.to)
+        await runtime.reload()
+        return _version_out(row, runtime.live.version if runtime.live else None, runtime)
+
+    @api.get("/live")
+    async def live(request: Request, user: Ops) -> dict[str, Any]:
+        runtime = _runtime(request)
+        rows = await call(runtime.store.activations)
+        return {
+            "version": runtime.live.version if runtime.live else None,
+            "history": [
+                {"version": a.version_id, "action": a.action, "by": a.by, "at": a.at} for a in rows
+            ],
+        }
+
+    @api.get("/diff")
+    async def diff(request: Request, a: int, b: int, user: Ops) -> dict[str, Any]:
+        runtime = _runtime(request)
+        old = await call(runtime.store.get, a)
+        new = await call(runtime.store.get, b)
+        return {
+            "a": a,
+            "b": b,
+            **diff_documents(
+                old.document, new.document, old_label=f"version {a}", new_label=f"version {b}"
+            ),
+        }
+
+    @api.get("/versions/{version}/diagram", response_class=PlainTextResponse)
+    async def diagram(request: Request, version: int, user: Ops) -> PlainTextResponse:
+        runtime = _runtime(request)
+        row = await call(runtime.store.get, version)
+        document, problems = validate(row.document)
+        if document is None:
+            raise HTTPException(
+                422,
+                {
+                    "error": "ivr-menu-invalid",
+                    "message": "the document's shape is wrong; fix it to draw it",
+                    "problems": [p.to_dict() for p in problems],
+                },
+            )
+        return PlainTextResponse(mermaid(document), media_type="text/vnd.mermaid")
+
+    @api.post("/versions/{version}/simulate")
+    async def simulate_version(
+        request: Request, version: int, body: SimulateIn, user: Ops
+    ) -> dict[str, Any]:
+        runtime = _runtime(request)
+        row = await call(runtime.store.get, version)
+        document, problems = validate(row.document, set(runtime.prompts.recorded))
+        if document is None or problems:
+            raise HTTPException(
+                422,
+                {
+                    "error": "ivr-menu-invalid",
+                    "message": f"version {version} has problems; fix them to simulate it",
+                    "problems": [p.to_dict() for p in problems],
+                },
+            )
+        try:
+            result = await simulate(
+                document,
+                body.inputs,
+                router=runtime.router if body.router == "live" else runtime.static_router,
+                classify=classify_text,
+                at=body.at or datetime.now(runtime.zone),
+                speech=body.speech,
+                version=version,
+                caller_number=body.caller_number,
+                resolve_prompt=lambda name, language: runtime.prompts.resolve(
+                    document, name, language
+                ),
+            )
+        except SimulationInputError as exc:
+            raise _fail(exc, 422) from None
+        return {"version": version, **result.to_dict()}
+
+    @api.get("/prompts")
+    async def prompts(request: Request, user: Ops) -> dict[str, Any]:
+        """Each prompt of the live menu per language: recorded, synthetic placeholder, or
+        missing; and every stored prompt file."""
+        runtime = _runtime(request)
+        files = await call(runtime.prompts.files)
+        needed = []
+        if runtime.live is not None:
+            document = runtime.live.document
+            for name, texts in document.prompts.items():
+                for language in document.languages:
+                    if (name, language) in runtime.prompts.recorded:
+                        state = "recorded"
+                    elif texts.get(language, "").strip():
+                        state = "synthetic"
+                    else:
+                        state = "missing"
+                    needed.append(
+                        {
+                            "name": name,
+                            "language": language,
+                            "state": state,
+                            "synthetic": state == "synthetic",
+                            "text": texts.get(language, ""),
+                        }
+                    )
+        return {"live": needed, "files": [f.to_dict() for f in files]}
+
+    @api.put("/prompts/{name}/{language}")
+    async def upload_prompt(
+        request: Request,
+        name: str,
+        language: str,
+        file: Annotated[UploadFile, File()],
+        user: Ops,
+    ) -> dict[str, Any]:
+        runtime = _runtime(request)
+        limit = runtime.prompts.max_bytes
+        data = await file.read(limit + 1)
+        info: PromptInfo = await call(
+            runtime.prompts.upload, name, language, data, file.filename or "upload", user.name
+        )
+        return info.to_dict()
+
+    return api

@@ -1,0 +1,270 @@
+"""Prompt files: uploaded recordings and synthetic placeholders, where Asterisk plays them.
+
+Every prompt is stored as what Asterisk plays without transcoding: 8 kHz mono 16-bit WAV.
+Uploads (WAV or MP3) are checked (is it audio, at most `max_seconds`, at most `max_bytes`) and
+converted with pydub; they land in ``<dir>/recorded/<language>/<name>.wav`` and replace any
+earlier recording of that name and language. When a prompt has no recording, a placeholder is
+synthesised from its text with espeak-ng (Mandarin: the ``cmn`` voice) into
+``<dir>/synthetic/<language>/<name>-<hash of the text>.wav``: a version whose text changed gets
+its own file, so calls still on the old version keep hearing the old words. All file work runs
+in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import re
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.core.db import utcnow
+from hotline.ivr.tables import PromptRecording
+from ivr.document import LANGUAGES, MenuDocument
+
+log = logging.getLogger("hotline.ivr")
+
+#: espeak-ng voices for placeholders. espeak-ng has no Mongolian voice; its Russian voice
+#: reads Mongolian Cyrillic understandably, which is enough for a marked placeholder.
+VOICES = {"mandarin": "cmn", "mongolian": "ru"}
+PLACEHOLDER_SPEED = 260
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+
+
+class PromptError(ValueError):
+    """An upload that cannot become a prompt; the message says why."""
+
+    error_id = "ivr-prompt-rejected"
+    status = 422
+
+
+class PromptTooLarge(PromptError):
+    status = 413
+
+
+@dataclass(frozen=True)
+class PromptInfo:
+    name: str
+    language: str
+    synthetic: bool
+    source: str
+    file: str
+    duration_ms: int
+    size: int
+    created_by: str
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class PromptStore:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        directory: Path,
+        play_dir: str,
+        *,
+        max_bytes: int = 10_000_000,
+        max_seconds: float = 60.0,
+    ) -> None:
+        self.sessions = sessions
+        self.directory = directory
+        self.play_dir = play_dir.rstrip("/")
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
+        #: (name, language) -> file (relative, no extension) of uploaded recordings
+        self.recorded: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    # -- lookups (event loop, no I/O) -------------------------------------------------
+    def resolve(self, document: MenuDocument, name: str, language: str) -> str | None:
+        """The name Asterisk plays for prompt `name` in `language`: the recording when one
+        was uploaded, else the placeholder of this document's text (falling back to the
+        default language's text), else None (nothing to play)."""
+        file = self.recorded.get((name, language))
+        if file is None:
+            texts = document.prompts.get(name, {})
+            text = texts.get(language) or ""
+            if not text.strip():
+                file = self.recorded.get((name, document.default_language))
+                if file is None:
+                    language = document.default_language
+                    text = texts.get(language) or ""
+            if file is None and text.strip():
+                file = placeholder_file(name, language, text)
+        if file is None:
+            return None
+        return f"{self.play_dir}/{file}"
+
+    # -- blocking work (call from a worker thread) -------------------------------------
+    def load(self) -> None:
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(PromptRecording).where(PromptRecording.synthetic.is_(False))
+            ).all()
+        self.recorded = {(r.name, r.language): r.file for r in rows}
+
+    def ensure_placeholders(self, document: MenuDocument, by: str = "system") -> int:
+        """Synthesise every missing placeholder of `document`; return how many were made."""
+        made = 0
+        with self._lock:
+            for name, texts in document.prompts.items():
+                for language, text in texts.items():
+                    if language not in VOICES or not text.strip() or not _NAME.match(name):
+                        continue
+                    file = placeholder_file(name, language, text)
+                    path = self.directory / f"{file}.wav"
+                    if path.exists():
+                        continue
+                    wav = synthesize(text, VOICES[language])
+                    duration_ms = _write(path, wav)
+                    self._save_row(name, language, True, text, file, duration_ms, len(wav), by)
+                    made += 1
+        if made:
+            log.info("made %d synthetic prompt placeholders", made)
+        return made
+
+    def upload(self, name: str, language: str, data: bytes, filename: str, by: str) -> PromptInfo:
+        """Check, convert and store an uploaded recording. Raises PromptError."""
+        if not _NAME.match(name):
+            raise PromptError(
+                f"prompt name {name!r}: use lower-case letters, digits, '-' and '_' (max 64)"
+            )
+        if language not in LANGUAGES:
+            raise PromptError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+        if len(data) > self.max_bytes:
+            raise PromptTooLarge(
+                f"{filename}: {len(data):,} bytes is too large (at most {self.max_bytes:,})"
+            )
+        kind = sniff(data)
+        if kind is None:
+            raise PromptError(f"{filename}: not a WAV or MP3 file")
+        from pydub import AudioSegment
+        from pydub.exceptions import CouldntDecodeError
+
+        try:
+            audio = AudioSegment.from_file(io.BytesIO(data), format=kind)
+        except (CouldntDecodeError, IndexError, ValueError, OSError) as exc:
+            raise PromptError(f"{filename}: not readable as {kind.upper()} audio ({exc})") from None
+        seconds = len(audio) / 1000
+        if seconds > self.max_seconds:
+            raise PromptError(
+                f"{filename}: {seconds:.1f} s is too long (a prompt is at most "
+                f"{self.max_seconds:g} s)"
+            )
+        if seconds < 0.1:
+            raise PromptError(f"{filename}: the audio is empty")
+        wav = to_asterisk_wav(audio)
+        file = f"recorded/{language}/{name}"
+        with self._lock:
+            duration_ms = _write(self.directory / f"{file}.wav", wav)
+            info = self._save_row(name, language, False, filename, file, duration_ms, len(wav), by)
+            self.recorded[(name, language)] = file
+        return info
+
+    def files(self) -> list[PromptInfo]:
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(PromptRecording).order_by(
+                    PromptRecording.name, PromptRecording.language, PromptRecording.synthetic
+                )
+            ).all()
+        return [_info(r) for r in rows]
+
+    def _save_row(
+        self,
+        name: str,
+        language: str,
+        synthetic: bool,
+        source: str,
+        file: str,
+        duration_ms: int,
+        size: int,
+        by: str,
+    ) -> PromptInfo:
+        with self.sessions() as session:
+            row = PromptRecording(
+                name=name,
+                language=language,
+                synthetic=synthetic,
+                source=source,
+                file=file,
+                duration_ms=duration_ms,
+                size=size,
+                created_by=by,
+                created_at=utcnow(),
+            )
+            session.merge(row)
+            session.commit()
+        return _info(row)
+
+
+def _info(row: PromptRecording) -> PromptInfo:
+    return PromptInfo(
+        name=row.name,
+        language=row.language,
+        synthetic=row.synthetic,
+        source=row.source,
+        file=row.file,
+        duration_ms=row.duration_ms,
+        size=row.size,
+        created_by=row.created_by,
+        created_at=row.created_at.isoformat(),
+    )
+
+
+def placeholder_file(name: str, language: str, text: str) -> str:
+    digest = hashlib.sha256(text.strip().encode()).hexdigest()[:10]
+    return f"synthetic/{language}/{name}-{digest}"
+
+
+def sniff(data: bytes) -> str | None:
+    """'wav' or 'mp3' from the first bytes, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None
+
+
+def synthesize(text: str, voice: str) -> bytes:
+    """espeak-ng speech for `text` as Asterisk's WAV (8 kHz mono 16-bit)."""
+    from pydub import AudioSegment
+
+    proc = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(PLACEHOLDER_SPEED), "--stdout", text],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if proc.returncode != 0 or not proc.stdout:
+        raise RuntimeError(f"espeak-ng failed: {proc.stderr.decode(errors='replace')[:200]}")
+    return to_asterisk_wav(AudioSegment.from_file(io.BytesIO(proc.stdout), format="wav"))
+
+
+def to_asterisk_wav(audio: Any) -> bytes:
+    out = io.BytesIO()
+    audio.set_channels(1).set_frame_rate(8000).set_sample_width(2).export(out, format="wav")
+    return out.getvalue()
+
+
+def _write(path: Path, wav: bytes) -> int:
+    """Write atomically (a call may be playing the old file); return the duration in ms."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(wav)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    # 8 kHz, 16-bit mono: 16 bytes per millisecond after the 44-byte header.
+    return max(0, (len(wav) - 44) // 16)
