@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.core.db import Call, utcnow
+from hotline.calls.tables import Call
+from hotline.core.db import utcnow
 from telephony.agi import AGISession
 
 log = logging.getLogger("hotline.calls.store")

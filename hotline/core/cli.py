@@ -178,12 +178,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         from sqlalchemy import select
 
         from hotline.core import db
+        from hotline.core.auth import User
 
         settings = _settings()
         db.upgrade(settings.database_url)
         engine = db.make_engine(settings.database_url)
         with db.session_factory(engine)() as session:
-            for user in session.scalars(select(db.User).order_by(db.User.name)):
+            for user in session.scalars(select(User).order_by(User.name)):
                 typer.echo(f"{user.name}\t{user.role}\t{user.created_at:%Y-%m-%d %H:%M}")
         engine.dispose()
 

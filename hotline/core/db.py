@@ -1,4 +1,6 @@
-"""Database: SQLAlchemy 2 models, engine set-up and Alembic migrations.
+"""Database: the declarative base, engine set-up and Alembic migrations.
+
+Each feature keeps its tables in its own `tables.py` on this `Base` (see docs/architecture.md).
 
 SQLite (a file under the state directory) is the embedded default; a PostgreSQL URL
 (``postgresql+psycopg://...``) is accepted as is. The schema is only ever created by Alembic
@@ -11,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, String, Text, create_engine, event, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -23,34 +25,6 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     pass
-
-
-class User(Base):
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Call(Base):
-    """Every call the controller sees: who called, when, which way it went, how it ended."""
-
-    __tablename__ = "calls"
-
-    unique_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(128))
-    caller_number: Mapped[str] = mapped_column(String(64), default="")
-    caller_name: Mapped[str] = mapped_column(String(128), default="")
-    called_number: Mapped[str] = mapped_column(String(64), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    path: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    outcome: Mapped[str] = mapped_column(String(32), default="in_progress", index=True)
-    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 def make_engine(url: str) -> Engine:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from hotline.core.db import User
+from hotline.core.auth import User
 from hotline.ivr.prompts import PromptError, PromptInfo
 from hotline.ivr.runtime import IvrError, IvrRuntime, MenuInvalid
 from hotline.ivr.tables import MenuVersion

@@ -19,8 +19,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from hotline.core.auth import mask_number, user_for_token
-from hotline.core.db import User, utcnow
+from hotline.core.auth import User, mask_number, user_for_token
+from hotline.core.db import utcnow
 from hotline.recordings.feature import RecordingsFeature
 from hotline.recordings.tables import (
     SORTS,

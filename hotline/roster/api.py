@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 
-from hotline.core.db import User
+from hotline.core.auth import User
 from hotline.roster.store import NotFound, RosterImportError, shift_from_fields
 from hotline.web.deps import Role, require, service_of
 from routing.roster import GROUPS, SHIFT_DAYS, SKILLS, Operator, RosterError

@@ -20,7 +20,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.core.db import Call, utcnow
+from hotline.calls.tables import Call
+from hotline.core.db import utcnow
 from hotline.roster.tables import (
     AssignmentRow,
     CalendarDayRow,

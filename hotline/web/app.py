@@ -10,8 +10,8 @@ from prometheus_client import generate_latest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from hotline.core.auth import Role, mask_number
-from hotline.core.db import Call, User
+from hotline.calls.tables import Call
+from hotline.core.auth import Role, User, mask_number
 from hotline.recordings import api as api_recordings
 from hotline.service import Service
 from hotline.web.deps import CurrentUser, require

@@ -12,8 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hotline.core.auth import Role, user_for_token
-from hotline.core.db import User
+from hotline.core.auth import Role, User, user_for_token
 
 __all__ = ["CurrentUser", "Role", "require", "service_of"]
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.calls.store import CallRecord, basic_flow
-from hotline.core.db import Call
+from hotline.calls.tables import Call
 from hotline.devtools.carrier import Carrier
 from hotline.service import Service
 from telephony.agi import AGISession

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from hotline.core.db import Call
+from hotline.calls.tables import Call
 from hotline.devtools.carrier import Carrier
 from telephony.ami_protocol import Event
 from tests.conftest import postgres_database, wait_for

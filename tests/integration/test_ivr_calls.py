@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from asr.batch import write_wav
+from hotline.calls.tables import Call
 from hotline.core.auth import create_user
-from hotline.core.db import Call
 from hotline.devtools.carrier import Carrier
 from hotline.devtools.sandbox import Sandbox
 from hotline.devtools.simcall import synthesize_speech, trim_silence

@@ -17,7 +17,7 @@ import uvicorn
 from sqlalchemy import select
 
 from hotline.calls.store import CallRecord
-from hotline.core.db import Call
+from hotline.calls.tables import Call
 from hotline.devtools.carrier import Carrier
 from hotline.devtools.sandbox import Sandbox
 from hotline.recordings.tables import Recording

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.calls.store import CallRecord
-from hotline.core.db import Call
+from hotline.calls.tables import Call
 from hotline.devtools.carrier import Carrier
 from hotline.roster.feature import send_to_queue
 from hotline.roster.tables import CallRouteRow

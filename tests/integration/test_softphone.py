@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.calls.store import basic_flow
-from hotline.core.db import Call
+from hotline.calls.tables import Call
 from tests.conftest import wait_for
 from tests.support.operator_phone import OperatorPhone
 

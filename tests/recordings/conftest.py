@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from asr import LoadedModel
+from hotline.calls.tables import Call
 from hotline.core import db
 from hotline.core.settings import Settings
 from hotline.recordings.feature import RecordingsFeature, transcriber_for
@@ -56,7 +57,7 @@ def ingest_call(
     feature = feature_of(service)
     with service.sessions() as session:
         session.add(
-            db.Call(
+            Call(
                 unique_id=unique_id,
                 channel="PJSIP/carrier-00000001",
                 caller_number=number,

@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from asr import LoadedModel
+from hotline.calls.tables import Call
 from hotline.cli import app as cli_app
 from hotline.core import db
 from hotline.core.settings import Settings
@@ -196,7 +197,7 @@ def test_a_restart_during_ingest_ingests_the_file_exactly_once(
     started = datetime.now(UTC)
     with service.sessions() as session:
         session.add(
-            db.Call(
+            Call(
                 unique_id="hotline-9.1",
                 channel="PJSIP/carrier-1",
                 caller_number="13800000091",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from hotline.calls.tables import Call
 from hotline.core import db
 from hotline.core.auth import create_user
 from hotline.core.settings import Settings
@@ -20,7 +21,7 @@ def service(settings: Settings) -> Service:
     service = Service(settings)
     with service.sessions() as session:
         session.add(
-            db.Call(
+            Call(
                 unique_id="hotline-1.1",
                 channel="PJSIP/carrier-00000001",
                 caller_number="13800138000",
