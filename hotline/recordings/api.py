@@ -22,15 +22,8 @@ from sqlalchemy import func, select
 from hotline.core.auth import User, mask_number, user_for_token
 from hotline.core.db import utcnow
 from hotline.recordings.feature import RecordingsFeature
-from hotline.recordings.tables import (
-    SORTS,
-    Recording,
-    RecordingAudit,
-    SearchFilters,
-    _aware,
-    audit,
-    search,
-)
+from hotline.recordings.store import SORTS, SearchFilters, audit, search
+from hotline.recordings.tables import Recording, RecordingAudit, as_utc
 from hotline.web.deps import Role, require, service_of
 from recordings.ids import RecordingIdError, check_recording_id
 from recordings.media import MIME_TYPES
@@ -153,8 +146,8 @@ def _hits(words: list[dict[str, Any]], query: str | None) -> list[WordOut]:
 def _out(recording: Recording, role: str, query: str | None = None) -> dict[str, Any]:
     return {
         "unique_id": recording.unique_id,
-        "started_at": _aware(recording.started_at),
-        "ended_at": _aware(recording.ended_at),
+        "started_at": as_utc(recording.started_at),
+        "ended_at": as_utc(recording.ended_at),
         "duration": recording.duration,
         "caller_number": shown_number(role, recording.caller_number),
         "caller_name": recording.caller_name if role in LISTENERS else "",
@@ -165,7 +158,7 @@ def _out(recording: Recording, role: str, query: str | None = None) -> dict[str,
         "department": recording.department,
         "out_of_scope_reason": recording.out_of_scope_reason,
         "category": recording.category,
-        "expires_at": _aware(recording.expires_at),
+        "expires_at": as_utc(recording.expires_at),
         "on_hold": recording.on_hold,
         "hold_reason": recording.hold_reason,
         "hold_by": recording.hold_by,
@@ -365,7 +358,7 @@ def router() -> APIRouter:
             recording = session.get(Recording, unique_id)
             if recording is None:
                 raise _not_found(unique_id)
-            started_at = _aware(recording.started_at)
+            started_at = as_utc(recording.started_at)
             assert started_at is not None
             recording.on_hold = reason is not None
             recording.hold_reason = reason or ""
@@ -431,7 +424,7 @@ def router() -> APIRouter:
                     items=[
                         AuditOut(
                             id=r.id,
-                            at=_aware(r.at) or r.at,
+                            at=as_utc(r.at) or r.at,
                             user=r.user_name,
                             role=r.role,
                             action=r.action,

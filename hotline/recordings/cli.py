@@ -41,7 +41,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @rec.command()
     def reindex() -> None:
         """Rebuild the search index from the recording store (sidecars), with a progress bar."""
-        from hotline.recordings.tables import reindex as run_reindex
+        from hotline.recordings.store import reindex as run_reindex
 
         feature = _feature(_settings())
         with Progress(
@@ -65,7 +65,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @rec.command()
     def purge() -> None:
         """Delete recordings whose retention has ended (never those on legal hold)."""
-        from hotline.recordings.tables import purge_expired
+        from hotline.recordings.store import purge_expired
 
         feature = _feature(_settings())
         deleted = purge_expired(feature.sessions, feature.store)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.store import CallRecord
 from hotline.core.settings import Settings
-from hotline.recordings.tables import SqlCatalogue, SqlJobStore, purge_expired
+from hotline.recordings.store import SqlCatalogue, SqlJobStore, purge_expired
 from recordings.ids import RecordingIdError, check_recording_id
 from recordings.ingest import IngestConfig, Ingestor, capture_name
 from recordings.retention import RetentionPolicy

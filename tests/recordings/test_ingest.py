@@ -20,14 +20,8 @@ from hotline.calls.tables import Call
 from hotline.cli import app as cli_app
 from hotline.core import db
 from hotline.core.settings import Settings
-from hotline.recordings.tables import (
-    Recording,
-    RecordingAudit,
-    RecordingJob,
-    SearchFilters,
-    purge_expired,
-    search,
-)
+from hotline.recordings.store import SearchFilters, purge_expired, search
+from hotline.recordings.tables import Recording, RecordingAudit, RecordingJob
 from hotline.service import Service
 from recordings import media
 from tests.recordings.conftest import feature_of, ingest_call
