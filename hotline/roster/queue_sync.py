@@ -102,15 +102,23 @@ class QueueSync:
             if self.ami.connected:
                 try:
                     report = await self.sync()
-                except AMIError as exc:
-                    log.warning("queue sync failed: %s; retrying", exc)
-                    delay = self.retry_busy
-                else:
                     if report.deferred:
                         delay = self.retry_busy
                     nxt = self._roster().next_boundary(report.at)
                     if nxt is not None:
                         delay = min(delay, max((nxt - self.clock()).total_seconds(), 0.0) + 0.05)
+                except AMIError as exc:
+                    log.warning("queue sync failed: %s; retrying", exc)
+                    delay = self.retry_busy
+                except Exception as exc:  # noqa: BLE001 - the synchroniser must outlive it
+                    # The roster could not be read (the database is down): membership stays
+                    # as it is and the sync is retried, rather than never run again.
+                    log.warning(
+                        "queue sync could not read the roster: %s: %s; retrying",
+                        type(exc).__name__,
+                        exc,
+                    )
+                    delay = self.retry_busy
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.set()
