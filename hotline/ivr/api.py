@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from hotline.core.auth import User
 from hotline.ivr.prompts import PromptError, PromptInfo
-from hotline.ivr.runtime import IvrError, IvrRuntime, MenuInvalid
+from hotline.ivr.runtime import IvrRuntime
+from hotline.ivr.store import IvrError, MenuInvalid
 from hotline.ivr.tables import MenuVersion
 from hotline.web.deps import Role, require, service_of
 from ivr.diagram import mermaid

@@ -1,10 +1,6 @@
-"""The IVR in the controller: menu versions in the database, the live version, and the call
-flow that runs the interpreter for each call.
-
-Versions: a draft is saved as given (even with problems), validated on demand, and published
-only when valid; a published version never changes. Publishing or rolling back adds a row to
-`ivr_activations`; the newest row names the live version. Each call reads the live version
-once, when it starts, and keeps it to its end.
+"""The IVR in the controller: the live menu version and the call flow that runs the
+interpreter for each call. Each call reads the live version once, when it starts, and keeps it
+to its end. Versions are kept by `hotline.ivr.store.MenuStore`.
 """
 
 from __future__ import annotations
@@ -16,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from asr import AudioSocketServer
@@ -29,47 +23,19 @@ from hotline.calls.store import CallRecord
 from hotline.core.db import utcnow
 from hotline.core.settings import Settings
 from hotline.ivr.prompts import PromptStore
-from hotline.ivr.tables import MenuActivation, MenuVersion
+from hotline.ivr.store import (
+    MenuStore,
+)
 from ivr.document import MenuDocument, default_menu_text, load, parse_text
 from ivr.interpreter import Dialplan, Interpreter
 from ivr.router import StaticRouter
 from ivr.routing_port import Router
 from ivr.speech import AudioSocketListener, classify_text
-from ivr.validation import Problem, validate
 from telephony.agi import AGISession
 
 log = logging.getLogger("hotline.ivr")
 
 SANDBOX_PROMPTS = "usr/share/asterisk/sounds/hotline-prompts"
-
-
-class IvrError(Exception):
-    error_id = "ivr-error"
-    status = 400
-
-
-class VersionNotFound(IvrError):
-    error_id = "ivr-version-not-found"
-    status = 404
-
-
-class VersionImmutable(IvrError):
-    error_id = "ivr-version-published"
-    status = 409
-
-
-class MenuInvalid(IvrError):
-    error_id = "ivr-menu-invalid"
-    status = 422
-
-    def __init__(self, version: int, problems: list[Problem]):
-        self.problems = problems
-        super().__init__(f"version {version} has {len(problems)} problem(s); not published")
-
-
-class NothingToRollBack(IvrError):
-    error_id = "ivr-nothing-to-roll-back"
-    status = 409
 
 
 def prompt_locations(settings: Settings) -> tuple[Path, str]:
@@ -88,118 +54,6 @@ def prompt_locations(settings: Settings) -> tuple[Path, str]:
 class LiveMenu:
     version: int
     document: MenuDocument
-
-
-class MenuStore:
-    """Menu versions in the database. Blocking: call from a worker thread."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
-    def versions(self) -> list[MenuVersion]:
-        with self.sessions() as session:
-            return list(session.scalars(select(MenuVersion).order_by(MenuVersion.id)).all())
-
-    def get(self, version: int) -> MenuVersion:
-        with self.sessions() as session:
-            row = session.get(MenuVersion, version)
-        if row is None:
-            raise VersionNotFound(f"no menu version {version}")
-        return row
-
-    def create(
-        self, document: dict[str, Any], by: str, comment: str = "", based_on: int | None = None
-    ) -> MenuVersion:
-        if based_on is not None:
-            self.get(based_on)
-        with self.sessions() as session:
-            now = utcnow()
-            row = MenuVersion(
-                document=document,
-                status="draft",
-                comment=comment,
-                based_on=based_on,
-                created_by=by,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            session.commit()
-            return row
-
-    def update(
-        self, version: int, document: dict[str, Any], by: str, comment: str | None
-    ) -> MenuVersion:
-        with self.sessions() as session:
-            row = session.get(MenuVersion, version)
-            if row is None:
-                raise VersionNotFound(f"no menu version {version}")
-            if row.status != "draft":
-                raise VersionImmutable(
-                    f"version {version} was published by {row.published_by} and cannot change; "
-                    "create a new draft based on it"
-                )
-            row.document = document
-            row.updated_at = utcnow()
-            if comment is not None:
-                row.comment = comment
-            session.commit()
-            return row
-
-    def activations(self) -> list[MenuActivation]:
-        with self.sessions() as session:
-            return list(
-                session.scalars(select(MenuActivation).order_by(MenuActivation.id.desc())).all()
-            )
-
-    def live(self) -> MenuVersion | None:
-        activations = self.activations()
-        return self.get(activations[0].version_id) if activations else None
-
-    def publish(self, version: int, by: str, recorded: set[tuple[str, str]]) -> MenuVersion:
-        with self.sessions() as session:
-            row = session.get(MenuVersion, version)
-            if row is None:
-                raise VersionNotFound(f"no menu version {version}")
-            if row.status != "draft":
-                raise VersionImmutable(
-                    f"version {version} is already published; roll back to it instead"
-                )
-            _, problems = validate(row.document, recorded)
-            if problems:
-                raise MenuInvalid(version, problems)
-            now = utcnow()
-            row.status = "published"
-            row.published_by = by
-            row.published_at = now
-            session.add(MenuActivation(version_id=version, action="publish", by=by, at=now))
-            session.commit()
-            return row
-
-    def rollback(self, by: str, to: int | None = None) -> MenuVersion:
-        """Make `to` (or the version live before the current one) live again."""
-        with self.sessions() as session:
-            activations = list(
-                session.scalars(select(MenuActivation).order_by(MenuActivation.id.desc())).all()
-            )
-            if not activations:
-                raise NothingToRollBack("no version has been published yet")
-            current = activations[0].version_id
-            if to is None:
-                earlier = [a.version_id for a in activations if a.version_id != current]
-                if not earlier:
-                    raise NothingToRollBack(f"version {current} is the only version ever published")
-                to = earlier[0]
-            row = session.get(MenuVersion, to)
-            if row is None:
-                raise VersionNotFound(f"no menu version {to}")
-            if row.status != "published":
-                raise IvrError(f"version {to} is a draft: publish it instead of rolling back")
-            if to == current:
-                raise NothingToRollBack(f"version {to} is already live")
-            session.add(MenuActivation(version_id=to, action="rollback", by=by, at=utcnow()))
-            session.commit()
-            return row
 
 
 class IvrRuntime:
