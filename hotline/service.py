@@ -13,56 +13,24 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from fastapi import APIRouter
 
 from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_model
 from asr.model import default_model_path
 from hotline.calls.store import CallLog, CallRecord
 from hotline.core import db
+from hotline.core.metrics import Metrics
 from hotline.core.settings import Settings
 from hotline.ivr.runtime import IvrRuntime
 from hotline.recordings.feature import RecordingsFeature
 from hotline.roster.feature import RoutingFeature
+from hotline.web.app import create_app
 from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
 from telephony.ami_client import AMIClient, AMIConnectionError, AMIError
 
 log = logging.getLogger("hotline.service")
 
 CallFlow = Callable[[AGISession, CallRecord], Awaitable[None]]
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.calls_started = Counter(
-            "hotline_calls_started", "Calls the controller took over", registry=self.registry
-        )
-        self.calls_ended = Counter(
-            "hotline_calls_ended", "Calls ended, by outcome", ["outcome"], registry=self.registry
-        )
-        self.active_calls = Gauge(
-            "hotline_active_calls", "Calls in progress", registry=self.registry
-        )
-        self.ami_connected = Gauge(
-            "hotline_ami_connected", "1 when the AMI connection is up", registry=self.registry
-        )
-        self.ami_connects = Counter(
-            "hotline_ami_connects",
-            "AMI logins (the first and every reconnect)",
-            registry=self.registry,
-        )
-        self.agi_step_latency = Histogram(
-            "hotline_agi_step_latency_seconds",
-            "Controller-added latency per AGI step: from a command's result to the next command",
-            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5),
-            registry=self.registry,
-        )
-        self.call_seconds = Histogram(
-            "hotline_call_duration_seconds",
-            "Time a call spends with the controller",
-            buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
-            registry=self.registry,
-        )
 
 
 class ServiceStartError(RuntimeError):
@@ -262,6 +230,15 @@ class Service:
             if self.recordings is not None:
                 await self.recordings.call_ended(record)
 
+    def api_routers(self) -> list[APIRouter]:
+        """The web API of every feature, in the order `create_app` includes them."""
+        from hotline.calls import api as calls_api
+        from hotline.ivr import api as api_ivr
+        from hotline.recordings import api as api_recordings
+        from hotline.roster import api as api_roster
+
+        return [calls_api.router, api_recordings.router(), api_ivr.router(), api_roster.router()]
+
     def health(self) -> dict[str, bool]:
         return {"ami": self.ami.connected, "database": db.ping(self.engine)}
 
@@ -269,8 +246,6 @@ class Service:
 async def serve(settings: Settings, flow: CallFlow | None = None) -> None:
     """Run the controller and its web API until cancelled or interrupted."""
     import uvicorn
-
-    from hotline.web.app import create_app
 
     service = Service(settings, flow)
     try:

@@ -152,7 +152,7 @@ class IvrRuntime:
     async def flow(self, session: AGISession, record: CallRecord) -> None:
         live = self.live  # read once: the call keeps this version to its end
         if live is None:
-            from hotline.calls.store import basic_flow
+            from hotline.calls.flow import basic_flow
 
             return await basic_flow(session, record)
         await session.answer()

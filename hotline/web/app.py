@@ -1,43 +1,40 @@
-"""The web API. HTTP errors exist only here; roles are checked per route."""
+"""The web application: health, metrics and who-am-I, plus the routers the features bring.
+
+This module knows no feature: the wiring (`hotline.service.Service.api_routers`) lists the
+feature routers. HTTP errors exist only in the web layer; roles are checked per route.
+"""
+
+from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Protocol
 
-from fastapi import FastAPI, HTTPException, Query, status
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import generate_latest
-from pydantic import BaseModel
-from sqlalchemy import func, select
+from prometheus_client import CollectorRegistry, generate_latest
 
-from hotline.calls.tables import Call
-from hotline.core.auth import Role, User, mask_number
-from hotline.recordings import api as api_recordings
-from hotline.service import Service
-from hotline.web.deps import CurrentUser, require
+from hotline.web.deps import CurrentUser
 
 
-class CallOut(BaseModel):
-    unique_id: str
-    caller_number: str
-    caller_name: str
-    called_number: str
-    started_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime | None
-    outcome: str
-    path: list[dict[str, Any]]
+class _Metrics(Protocol):
+    registry: CollectorRegistry
 
 
-class CallPage(BaseModel):
-    total: int
-    items: list[CallOut]
+class Host(Protocol):
+    """What the web layer needs of the running service."""
+
+    @property
+    def metrics(self) -> _Metrics: ...
+
+    def health(self) -> dict[str, bool]: ...
+
+    def api_routers(self) -> Sequence[APIRouter]: ...
 
 
-def create_app(service: Service) -> FastAPI:
+def create_app(service: Host) -> FastAPI:
     app = FastAPI(title="hotline12345", version="0.1.0")
     app.state.service = service
-    CallReader = Annotated[User, require(Role.admin, Role.supervisor, Role.ops)]
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -59,53 +56,6 @@ def create_app(service: Service) -> FastAPI:
     async def me(user: CurrentUser) -> dict[str, str]:
         return {"name": user.name, "role": user.role}
 
-    def _out(call: Call, user: User) -> CallOut:
-        sees_numbers = user.role in (Role.admin, Role.supervisor)
-        return CallOut(
-            unique_id=call.unique_id,
-            caller_number=call.caller_number if sees_numbers else mask_number(call.caller_number),
-            caller_name=call.caller_name if sees_numbers else "",
-            called_number=call.called_number,
-            started_at=call.started_at,
-            answered_at=call.answered_at,
-            ended_at=call.ended_at,
-            outcome=call.outcome,
-            path=call.path,
-        )
-
-    @app.get("/api/calls")
-    async def list_calls(
-        user: CallReader,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> CallPage:
-        def query() -> CallPage:
-            with service.sessions() as session:
-                total = session.scalar(select(func.count()).select_from(Call)) or 0
-                rows = session.scalars(
-                    select(Call).order_by(Call.started_at.desc()).limit(limit).offset(offset)
-                ).all()
-                return CallPage(total=total, items=[_out(c, user) for c in rows])
-
-        return await asyncio.to_thread(query)
-
-    @app.get("/api/calls/{unique_id}")
-    async def get_call(unique_id: str, user: CallReader) -> CallOut:
-        def query() -> Call | None:
-            with service.sessions() as session:
-                call: Call | None = session.get(Call, unique_id)
-                return call
-
-        call = await asyncio.to_thread(query)
-        if call is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call with unique id {unique_id!r}")
-        return _out(call, user)
-
-    app.include_router(api_recordings.router())
-    from hotline.ivr import api as api_ivr
-
-    app.include_router(api_ivr.router())
-    from hotline.roster import api as api_roster
-
-    app.include_router(api_roster.router())
+    for router in service.api_routers():
+        app.include_router(router)
     return app

@@ -8,7 +8,8 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from hotline.calls.store import CallRecord, basic_flow
+from hotline.calls.flow import basic_flow
+from hotline.calls.store import CallRecord
 from hotline.calls.tables import Call
 from hotline.devtools.carrier import Carrier
 from hotline.service import Service

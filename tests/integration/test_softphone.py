@@ -7,7 +7,7 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from hotline.calls.store import basic_flow
+from hotline.calls.flow import basic_flow
 from hotline.calls.tables import Call
 from tests.conftest import wait_for
 from tests.support.operator_phone import OperatorPhone

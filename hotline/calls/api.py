@@ -1,0 +1,85 @@
+"""`/api/calls`: the call log, for admins, supervisors and ops (numbers masked for ops)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from hotline.calls.tables import Call
+from hotline.core.auth import Role, User, mask_number
+from hotline.web.deps import require, service_of
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+CallReader = Annotated[User, require(Role.admin, Role.supervisor, Role.ops)]
+
+
+class CallOut(BaseModel):
+    unique_id: str
+    caller_number: str
+    caller_name: str
+    called_number: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str
+    path: list[dict[str, Any]]
+
+
+class CallPage(BaseModel):
+    total: int
+    items: list[CallOut]
+
+
+def call_out(call: Call, user: User) -> CallOut:
+    sees_numbers = user.role in (Role.admin, Role.supervisor)
+    return CallOut(
+        unique_id=call.unique_id,
+        caller_number=call.caller_number if sees_numbers else mask_number(call.caller_number),
+        caller_name=call.caller_name if sees_numbers else "",
+        called_number=call.called_number,
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        outcome=call.outcome,
+        path=call.path,
+    )
+
+
+@router.get("")
+async def list_calls(
+    request: Request,
+    user: CallReader,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CallPage:
+    sessions = service_of(request).sessions
+
+    def query() -> CallPage:
+        with sessions() as session:
+            total = session.scalar(select(func.count()).select_from(Call)) or 0
+            rows = session.scalars(
+                select(Call).order_by(Call.started_at.desc()).limit(limit).offset(offset)
+            ).all()
+            return CallPage(total=total, items=[call_out(c, user) for c in rows])
+
+    return await asyncio.to_thread(query)
+
+
+@router.get("/{unique_id}")
+async def get_call(request: Request, unique_id: str, user: CallReader) -> CallOut:
+    sessions = service_of(request).sessions
+
+    def query() -> Call | None:
+        with sessions() as session:
+            call: Call | None = session.get(Call, unique_id)
+            return call
+
+    call = await asyncio.to_thread(query)
+    if call is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call with unique id {unique_id!r}")
+    return call_out(call, user)
