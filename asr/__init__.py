@@ -22,8 +22,8 @@ from asr.model import (
     default_model_path,
     load_model,
 )
-from asr.results import Transcript, Word, display_text
-from asr.server import AudioSocketServer, SpeechResult, SpeechStep, SpeechStepError
+from asr.results import SpeechResult, Transcript, Word, display_text
+from asr.server import AudioSocketServer, SpeechStep, SpeechStepError
 
 __all__ = [
     "MODEL_ENV_VAR",

@@ -12,10 +12,8 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Union
 
-if TYPE_CHECKING:
-    from asr.server import SpeechResult
+from asr.results import SpeechResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +34,7 @@ class FinalTranscript:
     result: SpeechResult
 
 
-TranscriptEvent = Union[PartialTranscript, FinalTranscript]  # noqa: UP007 - forward ref
+TranscriptEvent = PartialTranscript | FinalTranscript
 
 
 class Subscription:

@@ -1,11 +1,15 @@
-"""Recognition results: raw Vosk text, a display form, word timings and confidences."""
+"""Recognition results: raw Vosk text, a display form, word timings and confidences; what a
+speech step produced (`SpeechResult`, shared by the server and the events it publishes)."""
 
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from asr.endpoint import EndReason
 
 
 def _is_cjk(char: str) -> bool:
@@ -95,4 +99,34 @@ class Transcript:
                 {"word": w.text, "start": w.start, "end": w.end, "confidence": w.confidence}
                 for w in self.words
             ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResult:
+    """What a speech step produced.
+
+    `reason` is why it ended; `digits` are keys pressed other than the end key;
+    `speech_ended_at` is the audio time (seconds) of the last speech heard, or None.
+    `finished_at` is the `time.monotonic()` at which the result was ready.
+    """
+
+    call_id: uuid.UUID
+    transcript: Transcript
+    reason: EndReason
+    digits: str = ""
+    speech_ended_at: float | None = None
+    finished_at: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return self.transcript.display
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call_id": str(self.call_id),
+            "reason": str(self.reason),
+            "digits": self.digits,
+            "speech_ended_at": self.speech_ended_at,
+            **self.transcript.to_dict(),
         }

@@ -28,13 +28,13 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Generator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from asr.endpoint import EndpointConfig, Endpointer, EndReason
 from asr.engine import DecodersBusy, DecoderSlot, RecognitionStream, SpeechEngine
 from asr.events import FinalTranscript, PartialTranscript, TranscriptEvents
-from asr.results import Transcript
+from asr.results import SpeechResult
 from telephony.audiosocket import (
     AUDIO_SAMPLE_RATE,
     Audio,
@@ -62,36 +62,6 @@ class SpeechStepError(Exception):
     """The speech step could not run (no connection arrived, step replaced, server stopped)."""
 
     error_id = "asr-step-failed"
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechResult:
-    """What a speech step produced.
-
-    `reason` is why it ended; `digits` are keys pressed other than the end key;
-    `speech_ended_at` is the audio time (seconds) of the last speech heard, or None.
-    `finished_at` is the `time.monotonic()` at which the result was ready.
-    """
-
-    call_id: uuid.UUID
-    transcript: Transcript
-    reason: EndReason
-    digits: str = ""
-    speech_ended_at: float | None = None
-    finished_at: float = 0.0
-
-    @property
-    def text(self) -> str:
-        return self.transcript.display
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "call_id": str(self.call_id),
-            "reason": str(self.reason),
-            "digits": self.digits,
-            "speech_ended_at": self.speech_ended_at,
-            **self.transcript.to_dict(),
-        }
 
 
 class SpeechStep:
