@@ -3,6 +3,9 @@
 Values come from `HOTLINE_*` environment variables, then from an optional TOML file named by
 `HOTLINE_CONFIG`, then from the defaults below, which suit a developer machine with the
 project's Asterisk sandbox. Outside the `dev` profile, placeholder secrets are refused at start-up.
+
+The state and sandbox folders default to `.state` and `.sandbox` in the source checkout when the
+code runs from one (`pip install -e`), and in the current directory when it is installed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,23 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+def _source_checkout() -> Path | None:
+    """The source checkout this code runs from, or None when it is installed (site-packages)."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "asterisk-conf").is_dir():
+        return root
+    return None
+
+
+SOURCE_DIR: Path | None = _source_checkout()
+
+
+def default_base_dir() -> Path:
+    """Where `.state` and `.sandbox` go by default: the checkout, else the current directory."""
+    return SOURCE_DIR if SOURCE_DIR is not None else Path.cwd()
+
+
 _PLACEHOLDER = re.compile(r"^(dev-.*|changeme|secret|password|admin|test)$", re.IGNORECASE)
 _SAFE_VALUE = re.compile(r"^[^\r\n\x00;\[\]=]+$")
 
@@ -33,7 +52,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="forbid")
 
     profile: Literal["dev", "prod"] = "dev"
-    state_dir: Path = PROJECT_DIR / ".state"
+    state_dir: Path = Field(default_factory=lambda: default_base_dir() / ".state")
 
     # AMI of the Asterisk the controller drives.
     ami_host: str = "127.0.0.1"
@@ -46,7 +65,7 @@ class Settings(BaseSettings):
     # The sandbox: a local Asterisk (and a carrier Asterisk) in a Debian tree of the project's.
     # None means "yes, unless HOTLINE_AMI_HOST points at an existing Asterisk".
     sandbox: bool | None = None
-    sandbox_dir: Path = PROJECT_DIR / ".sandbox"
+    sandbox_dir: Path = Field(default_factory=lambda: default_base_dir() / ".sandbox")
     sip_bind: str = "127.0.0.1"
     sip_port: int = Field(15060, ge=1, le=65535)
     rtp_start: int = Field(20000, ge=1024, le=65000)

@@ -6,6 +6,9 @@ there with apt, renders `asterisk-conf/` into it with the ports and secrets from
 runs two Asterisk processes in it as root (chroot, no `-U`): `hotline` (the Asterisk the
 controller drives) and `carrier` (plays the public network over a SIP trunk on loopback).
 
+The configuration is read from `asterisk_conf/` beside this module: in a checkout a symlink to
+the top-level `asterisk-conf/`, in an installed package (a wheel) a copy of it.
+
 Safety: nothing of the host is mounted into the tree (Asterisk runs without /proc), and the
 only removal (`down --purge`) deletes the tree after checking it is the project's own folder
 and that nothing is mounted below it.
@@ -25,9 +28,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.core.settings import PROJECT_DIR, Settings
+from hotline.core.settings import SOURCE_DIR, Settings
 
-CONF_DIR = PROJECT_DIR / "asterisk-conf"
+CONF_DIR = (Path(__file__).parent / "asterisk_conf").resolve()
 APT_OPTS = ["-o", "Acquire::Check-Valid-Until=false", "-o", "Dpkg::Use-Pty=0"]
 PACKAGES = ["asterisk", "asterisk-modules", "asterisk-core-sounds-en"]
 INSTANCES = ("hotline", "carrier")
@@ -177,9 +180,15 @@ class Sandbox:
         for inside in ("etc", "spool", "log", "run", "db", "cache"):
             self.host_path(name, inside).mkdir(parents=True, exist_ok=True)
         (self.host_path(name, "spool") / "monitor").mkdir(exist_ok=True)
+        templates = sorted((CONF_DIR / name).glob("*.conf"))
+        if not templates:
+            raise SandboxError(
+                f"no Asterisk configuration for {name!r} in {CONF_DIR}: the installation is "
+                "incomplete (reinstall the package)"
+            )
         changed = False
         wanted = set()
-        for template in sorted((CONF_DIR / name).glob("*.conf")):
+        for template in templates:
             text = template.read_text(encoding="utf-8")
 
             def fill(match: re.Match[str], template: Path = template) -> str:
@@ -369,7 +378,7 @@ class Sandbox:
         path = path.resolve()
         if path != self.dir and self.dir not in path.parents:
             raise SandboxError(f"refusing to delete {path}: it is not inside {self.dir}")
-        if not path.name or path == Path("/") or path == PROJECT_DIR:
+        if not path.name or path in (Path("/"), SOURCE_DIR, Path.cwd().resolve(), Path.home()):
             raise SandboxError(f"refusing to delete {path}")
         with open("/proc/mounts", encoding="utf-8") as mounts:
             for line in mounts:

@@ -51,3 +51,22 @@ def test_missing_config_file_and_bad_values_say_what(tmp_path: Path, monkeypatch
         load_settings(ami_port=70000)
     with pytest.raises(SettingsError, match="phones"):
         load_settings(phones={"abc": "x"})
+
+
+def test_state_and_sandbox_default_to_the_checkout_or_else_the_current_directory(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from hotline.core import settings as module
+
+    for name in ("HOTLINE_STATE_DIR", "HOTLINE_SANDBOX_DIR", "HOTLINE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    assert module.SOURCE_DIR is not None  # these tests run from a checkout
+    checkout = load_settings()
+    assert checkout.state_dir == module.SOURCE_DIR / ".state"
+    assert checkout.sandbox_dir == module.SOURCE_DIR / ".sandbox"
+    monkeypatch.setattr(module, "SOURCE_DIR", None)  # as when installed from a wheel
+    monkeypatch.chdir(tmp_path)
+    installed = load_settings()
+    assert installed.state_dir == tmp_path / ".state"
+    assert installed.sandbox_dir == tmp_path / ".sandbox"
+    assert installed.database_url == f"sqlite:///{tmp_path / '.state' / 'hotline.core.db'}"

@@ -61,3 +61,22 @@ def test_removal_refuses_a_tree_with_a_mount_inside(box: Sandbox, monkeypatch) -
     with pytest.raises(SandboxError, match="mounted inside it"):
         box._remove_tree(box.root)
     assert box.root.exists()
+
+
+def test_render_without_configuration_says_the_installation_is_incomplete(
+    box: Sandbox, tmp_path: Path, monkeypatch
+) -> None:
+    from hotline.devtools import sandbox
+
+    assert (sandbox.CONF_DIR / "hotline" / "extensions.conf").is_file()
+    monkeypatch.setattr(sandbox, "CONF_DIR", tmp_path / "empty")
+    with pytest.raises(SandboxError, match="installation is incomplete"):
+        box.render("hotline")
+
+
+def test_removal_refuses_the_current_directory(box: Sandbox, monkeypatch) -> None:
+    box.dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(box.dir)
+    with pytest.raises(SandboxError, match="refusing to delete"):
+        box._remove_tree(box.dir)
+    assert box.dir.exists()
