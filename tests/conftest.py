@@ -73,7 +73,7 @@ def postgres_database() -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database for one test: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state' / 'hotline.core.db'}"
+        yield f"sqlite:///{tmp_path / 'state' / 'hotline.db'}"
     elif request.param == "postgresql":
         with postgres_database() as url:
             yield url

@@ -179,7 +179,7 @@ def test_default_menu(installed: Installed) -> None:
 
 def test_state_goes_to_the_current_directory(installed: Installed) -> None:
     installed.hotline("db", "upgrade")  # the migrations are read from the package
-    assert (installed.work / ".state" / "hotline.core.db").is_file()
+    assert (installed.work / ".state" / "hotline.db").is_file()
 
 
 def test_sandbox_finds_and_renders_its_configuration(installed: Installed) -> None:

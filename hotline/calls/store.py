@@ -21,7 +21,7 @@ from hotline.calls.tables import Call
 from hotline.core.db import utcnow
 from telephony.agi import AGISession
 
-log = logging.getLogger("hotline.calls.store")
+log = logging.getLogger("hotline.calls")
 
 
 @dataclass

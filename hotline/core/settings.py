@@ -228,7 +228,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if not self.database_url:
-            self.database_url = f"sqlite:///{self.state_dir / 'hotline.core.db'}"
+            self.database_url = f"sqlite:///{self.state_dir / 'hotline.db'}"
         if self.rtp_start >= self.rtp_end or self.carrier_rtp_start >= self.carrier_rtp_end:
             raise ValueError("RTP port ranges must have start < end")
         if self.profile != "dev":

@@ -10,7 +10,7 @@ from hotline.core.settings import SettingsError, load_settings
 def test_dev_defaults_use_the_sandbox_and_sqlite(tmp_path: Path) -> None:
     settings = load_settings(state_dir=tmp_path)
     assert settings.use_sandbox
-    assert settings.database_url == f"sqlite:///{tmp_path / 'hotline.core.db'}"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'hotline.db'}"
 
 
 def test_pointing_at_an_existing_asterisk_turns_the_sandbox_off(monkeypatch) -> None:
@@ -69,4 +69,4 @@ def test_state_and_sandbox_default_to_the_checkout_or_else_the_current_directory
     installed = load_settings()
     assert installed.state_dir == tmp_path / ".state"
     assert installed.sandbox_dir == tmp_path / ".sandbox"
-    assert installed.database_url == f"sqlite:///{tmp_path / '.state' / 'hotline.core.db'}"
+    assert installed.database_url == f"sqlite:///{tmp_path / '.state' / 'hotline.db'}"
