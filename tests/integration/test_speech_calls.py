@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from asr import SpeechResult
+from asr import SpeechResult, SpeechStep
 from asr.batch import write_wav
 from hotline.calls.store import CallRecord
 from hotline.devtools.carrier import Carrier
@@ -32,13 +32,19 @@ def spoken_audio(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> 
     return sandbox.carrier_sound(write_wav(path, pcm), "spoken")
 
 
-def speech_flow(holder: dict[str, Service], results: list[SpeechResult], **limits: float | int):  # type: ignore[no-untyped-def]
+def speech_flow(  # type: ignore[no-untyped-def]
+    holder: dict[str, Service],
+    results: list[SpeechResult],
+    steps: list[SpeechStep],
+    **limits: float | int,
+):
     async def flow(session: AGISession, record: CallRecord) -> None:
         service = holder["service"]
         assert service.speech is not None
         await session.answer()
         call_id = uuid.uuid4()
         step = service.speech.expect(call_id, **limits)  # type: ignore[arg-type]
+        steps.append(step)
         try:
             await session.audiosocket(str(call_id), "127.0.0.1", service.speech.port)
         except ChannelHungUp:
@@ -51,9 +57,15 @@ def speech_flow(holder: dict[str, Service], results: list[SpeechResult], **limit
     return flow
 
 
-async def start(start_service, results: list[SpeechResult], **limits: float | int) -> Service:
+async def start(
+    start_service,
+    results: list[SpeechResult],
+    steps: list[SpeechStep] | None = None,
+    **limits: float | int,
+) -> Service:
     holder: dict[str, Service] = {}
-    service = await start_service(speech_flow(holder, results, **limits), speech=True)
+    flow = speech_flow(holder, results, [] if steps is None else steps, **limits)
+    service = await start_service(flow, speech=True)
     holder["service"] = service
     return service
 
@@ -63,7 +75,9 @@ async def test_spoken_request_is_transcribed_and_ends_on_silence(
 ) -> None:
     results: list[SpeechResult] = []
     await start(start_service, results, silence_ms=600, max_seconds=20)
-    await carrier.call(number="13700000001", audio=spoken_audio, delay=0.5, hold=8)
+    # The caller starts speaking 1.5 s after the answer: time enough, even on a loaded
+    # machine, for the controller to open the audio stream before the first word.
+    await carrier.call(number="13700000001", audio=spoken_audio, delay=1.5, hold=8)
     await wait_for(lambda: bool(results), 30, "the speech step to end")
     result = results[0]
     assert result.reason.value == "silence"
@@ -78,7 +92,7 @@ async def test_hash_ends_the_step_before_the_silence_would(
 ) -> None:
     results: list[SpeechResult] = []
     await start(start_service, results, silence_ms=5000, max_seconds=20)
-    await carrier.call(number="13700000002", audio=spoken_audio, digits="#", delay=0.5, hold=10)
+    await carrier.call(number="13700000002", audio=spoken_audio, digits="#", delay=1.5, hold=10)
     await wait_for(lambda: bool(results), 30, "the speech step to end")
     assert results[0].reason.value == "dtmf"
     assert word_overlap(SPOKEN, results[0].transcript.text) >= 0.5
@@ -88,10 +102,15 @@ async def test_caller_hanging_up_mid_utterance_ends_the_step_cleanly(
     start_service, carrier: Carrier, spoken_audio: str
 ) -> None:
     results: list[SpeechResult] = []
-    service = await start(start_service, results, silence_ms=5000, max_seconds=30)
+    steps: list[SpeechStep] = []
+    service = await start(start_service, results, steps, silence_ms=5000, max_seconds=30)
     await carrier.call(number="13700000003", audio=spoken_audio, delay=0.5, hold=20)
-    await wait_for(lambda: bool(service.agi.sessions), 15, "the call to arrive")
-    await asyncio.sleep(1.5)  # in the middle of the utterance
+    # Once Asterisk streams the call's audio, hang up into the utterance. However late that
+    # lands, the step cannot have ended otherwise: only 5 s of silence after speech ends it.
+    await wait_for(
+        lambda: bool(steps) and steps[0].connected.is_set(), 30, "the audio stream to open"
+    )
+    await asyncio.sleep(1.0)
     await carrier.ami.action("Hangup", {"Channel": "/^PJSIP/hotline-/"})
     await wait_for(lambda: bool(results), 15, "the speech step to end")
     assert results[0].reason.value == "hangup"
