@@ -21,6 +21,7 @@ from hotline.calls.store import CallLog, CallRecord
 from hotline.core import db
 from hotline.core.metrics import Metrics
 from hotline.core.settings import Settings
+from hotline.ivr.ports import IvrRouter
 from hotline.ivr.runtime import IvrRuntime
 from hotline.recordings.feature import RecordingsFeature
 from hotline.roster.feature import RoutingFeature
@@ -77,7 +78,7 @@ class Service:
             timezone=settings.timezone,
             emergency_numbers=settings.emergency_numbers,
         )
-        self.router = self.routing.router
+        self.router = IvrRouter(self.routing.router)
         # The IVR: the live menu version, one interpreter per call; the default flow.
         self.ivr = IvrRuntime(
             settings,

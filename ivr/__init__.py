@@ -4,9 +4,10 @@
 - `ivr.validation`: every problem of a document, with the node path;
 - `ivr.interpreter`: walks one document for one call over a `Channel` (an AGI session);
 - `ivr.simulate`: the same interpreter over a scripted channel, without a phone;
-- `ivr.router`: `StaticRouter`, the router used when no roster router is configured;
-- `ivr.speech`: the AudioSocket listener and classifier adapter for `collect_speech`;
+- `ivr.routing_port`: the `Router` port the `route` step calls (`CallFacts` in, `RouteTarget` out);
 - `ivr.calendar`, `ivr.diagram`, `ivr.diff`: time switches, Mermaid drawings, version diffs.
 
-This package never imports `hotline`; the controller wires it in `hotline/ivr/runtime.py`.
+This package imports no other package of the project: the router, the classifier and the
+speech listener are passed in (`hotline/ivr/ports.py` implements them; the controller wires
+them in `hotline/ivr/runtime.py`).
 """

@@ -1,8 +1,9 @@
 """What the IVR hands to the routing engine, and what it gets back.
 
 The IVR's `route` node (and `collect_speech`, once a transcript is classified) builds
-`CallFacts` and asks a `Router` where the call goes. The routing package implements the
-real router (rosters, skills, priorities, fallbacks); `hotline/` wires it in.
+`CallFacts` and asks a `Router` where the call goes. The IVR defines this port and never
+imports `routing`: `hotline/ivr/ports.py` implements it with routing's router (one rule set;
+rosters, priorities, fallbacks), and the controller passes it in.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ has someone, and the tags say so. Only when nobody at all is on duty does a call
 intake queue anyway (tagged `nobody_on_duty`), because a queue still holds it and plays music
 rather than dropping it.
 
-Everything here is pure and fast (no I/O): the caller's history and the staffed queues are
-inputs. Asterisk queue priority: higher is answered first; 0 is an ordinary call.
+This is the only place that picks a queue. Everything here is pure and fast (no I/O): the
+caller's history and the staffed queues are inputs; routing without a roster (the menu
+simulator) is the same rules over `every_queue_staffed()`. Asterisk queue priority: higher is
+answered first; 0 is an ordinary call.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ KIND_ZH: Final = {
 }
 INTENT_ZH: Final = {"follow_up": "催办", "new_request": "来电", "emergency": "紧急"}
 
+#: the hotline's queues (asterisk-conf/hotline/queues.conf)
+QUEUES: Final = ("intake", "multimedia", "dispatch", "callback", "intake-mongolian", "enterprise")
+
 #: where a queue's calls go when it has nobody on duty, in order of preference
 FALLBACKS: Final[dict[str, tuple[str, ...]]] = {
     "intake-mongolian": ("intake", "dispatch", "callback", "multimedia"),
@@ -46,6 +51,25 @@ PRIORITY_REPEAT: Final = 2
 REPEAT_CALLS_TODAY: Final = 2
 
 HANDOFF_PROMPT: Final = "emergency-handoff"
+
+#: the tags only the decision sets (a menu tag of the same name is left out)
+DECISION_TAGS: Final = frozenset(
+    {
+        "rule",
+        "queue",
+        "intent",
+        "kind",
+        "department",
+        "out_of_scope",
+        "language",
+        "priority",
+        "elderly",
+        "repeat",
+        "open_cases",
+        "fallback",
+        "display",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +99,9 @@ class RoutingRequest:
     returned_callback: bool = False
     elderly: bool = False
     history: CallerHistory = field(default_factory=CallerHistory)
+    #: tags the menu gave the call (e.g. ``ivr=input_failed``); they travel with the call's
+    #: tag, but never in place of one the decision sets
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,13 +134,20 @@ class Decision:
         }
 
 
+def every_queue_staffed() -> dict[str, int]:
+    """`staffed` for routing without a roster (the menu simulator, tests): someone in every
+    queue, so the rules alone pick the queue and no call falls back."""
+    return dict.fromkeys(QUEUES, 1)
+
+
 def decide(
     request: RoutingRequest,
     staffed: Mapping[str, int],
     handoff_numbers: Mapping[str, str] | None = None,
 ) -> Decision:
-    """Route one call. `staffed` maps queue -> operators on duty and available in it;
-    `handoff_numbers` maps an emergency service (110/119/120/122) to the number to dial."""
+    """Route one call. `staffed` maps queue -> operators on duty and available in it
+    (`every_queue_staffed()` without a roster); `handoff_numbers` maps an emergency service
+    (110/119/120/122) to the number to dial."""
     c = request.classification or {}
     intent = c.get("intent")
     history = request.history
@@ -219,6 +253,9 @@ def _tags(
         tags["open_cases"] = str(len(request.history.open_cases))
     if queue != wanted:
         tags["fallback"] = wanted
+    for key, value in request.tags.items():
+        if key not in DECISION_TAGS:
+            tags[key] = value
     tags["display"] = display_name(tags)
     return tags
 

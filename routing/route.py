@@ -1,7 +1,7 @@
 """The default route suggestion the classifier attaches to its output.
 
-This is deliberately simple; the call router (a later part of the system) owns the real decision,
-which also depends on who is on duty. Priority runs from 1 (most urgent) to 9.
+This is deliberately simple; `routing.decision.decide` owns the real decision, which also
+depends on who is on duty. Priority runs from 1 (most urgent) to 9.
 
 | situation            | group      | skills                  | priority |
 | -------------------- | ---------- | ----------------------- | -------- |

@@ -1,25 +1,50 @@
-"""The roster-aware router: `CallFacts` in, `RouteTarget` out (the IVR's `Router` port).
+"""The router: one call in, one `Decision` out.
 
-It classifies the transcript when the IVR has not done so, reads who is on duty from the
-roster at the injected clock's time, asks the caller's history from an injected source and
-applies `decide`. Storage, settings and Asterisk stay outside: `hotline/` passes in callables.
+It classifies the transcript when nobody has done so, asks the caller's history from an
+injected source, reads how many operators each queue has from an injected staffing (for
+`RosterRouter` the roster at the injected clock's time; without a roster
+`decision.every_queue_staffed()`) and applies `decide`, the one rule set. Storage, settings,
+Asterisk and the IVR stay outside: `hotline/` passes in callables and adapts the IVR's
+`Router` port to this router.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from ivr.routing_port import CallFacts, RouteTarget
-from routing.decision import CallerHistory, Decision, RoutingRequest, decide, header_value
+from routing.decision import CallerHistory, Decision, RoutingRequest, decide
 from routing.roster import Roster, queue_members
 
+
+class CallToRoute(Protocol):
+    """What the router reads of a call (the IVR's `CallFacts` has all of it)."""
+
+    @property
+    def unique_id(self) -> str: ...
+    @property
+    def caller_number(self) -> str: ...
+    #: "mandarin" or "mongolian"
+    @property
+    def language(self) -> str: ...
+    #: tags gathered by the menu, e.g. {"enterprise": "true", "request": "follow_up"}
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+    @property
+    def transcript(self) -> str | None: ...
+    #: the classifier's taxonomy object, when the transcript was already classified
+    @property
+    def classification(self) -> Mapping[str, Any] | None: ...
+
+
 Clock = Callable[[], datetime]
-HistorySource = Callable[[CallFacts, datetime], Awaitable[CallerHistory]]
-DecisionSink = Callable[[CallFacts, Decision, float], Awaitable[None]]
+#: staffing(at) -> queue -> operators on duty and available in it
+Staffing = Callable[[datetime], Mapping[str, int]]
+HistorySource = Callable[[CallToRoute, datetime], Awaitable[CallerHistory]]
+#: on_decision(call, decision, classification used, decision time in ms)
+DecisionSink = Callable[[CallToRoute, Decision, Mapping[str, Any] | None, float], Awaitable[None]]
 
 _TRUE = {"1", "true", "yes", "y"}
 
@@ -34,22 +59,23 @@ def utc_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def request_from_facts(
-    facts: CallFacts, classification: Mapping[str, Any] | None, history: CallerHistory
+def request_for(
+    call: CallToRoute, classification: Mapping[str, Any] | None, history: CallerHistory
 ) -> RoutingRequest:
-    """Turn the IVR's facts into a routing request. Menu tags read: `enterprise`, `elderly`
-    (or `senior`), `callback` (true when returning a 回访 call) and `request` (`follow_up`,
-    `progress` or `callback`)."""
-    tags = {k: v.strip().lower() for k, v in facts.tags.items()}
+    """Turn a call into a routing request. Menu tags read: `enterprise`, `elderly` (or
+    `senior`), `callback` (true when returning a 回访 call) and `request` (`follow_up`,
+    `progress` or `callback`); every menu tag travels on with the call."""
+    tags = {k: v.strip().lower() for k, v in call.tags.items()}
     request = tags.get("request", "")
     return RoutingRequest(
         classification=classification,
-        language=facts.language or "mandarin",
+        language=call.language or "mandarin",
         enterprise=tags.get("enterprise", "") in _TRUE,
         follow_up=request in ("follow_up", "progress"),
         returned_callback=request == "callback" or tags.get("callback", "") in _TRUE,
         elderly=tags.get("elderly", tags.get("senior", "")) in _TRUE,
         history=history,
+        tags=dict(call.tags),
     )
 
 
@@ -59,78 +85,74 @@ def staffed_queues(roster: Roster, at: datetime, paused: Collection[str] = ()) -
     return {queue: len(exts) for queue, exts in queue_members(available).items()}
 
 
-class RosterRouter:
+class CallRouter:
     def __init__(
         self,
-        roster: Callable[[], Roster],
+        staffing: Staffing,
         *,
         history: HistorySource | None = None,
         clock: Clock = utc_clock,
-        paused: Callable[[], Collection[str]] = frozenset,
         handoff_numbers: Mapping[str, str] | None = None,
         classify: Callable[[str], Any] | None = None,
         on_decision: DecisionSink | None = None,
     ) -> None:
-        self._roster = roster
+        self._staffing = staffing
         self._history = history
         self.clock = clock
-        self._paused = paused
         self._handoff_numbers = dict(handoff_numbers or {})
         self._classify = classify
         self._on_decision = on_decision
 
-    def classification_of(self, facts: CallFacts) -> Mapping[str, Any] | None:
-        if facts.classification is not None:
-            return facts.classification
-        if facts.transcript and facts.transcript.strip():
+    def classification_of(self, call: CallToRoute) -> Mapping[str, Any] | None:
+        if call.classification is not None:
+            return call.classification
+        if call.transcript and call.transcript.strip():
             classify = self._classify or _default_classify
             try:
-                result: dict[str, Any] = classify(facts.transcript).to_dict()
+                result: dict[str, Any] = classify(call.transcript).to_dict()
             except ValueError:  # ClassifyError: nothing usable in the text
                 return None
             return result
         return None
 
     def decide(
-        self, facts: CallFacts, history: CallerHistory, at: datetime
+        self, call: CallToRoute, history: CallerHistory, at: datetime
     ) -> tuple[Decision, Mapping[str, Any] | None]:
-        classification = self.classification_of(facts)
-        request = request_from_facts(facts, classification, history)
-        staffed = staffed_queues(self._roster(), at, self._paused())
-        return decide(request, staffed, self._handoff_numbers), classification
+        classification = self.classification_of(call)
+        request = request_for(call, classification, history)
+        return decide(request, self._staffing(at), self._handoff_numbers), classification
 
-    async def route(self, facts: CallFacts) -> RouteTarget:
+    async def route(self, call: CallToRoute) -> Decision:
         at = self.clock()
-        history = await self._history(facts, at) if self._history else CallerHistory()
+        history = await self._history(call, at) if self._history else CallerHistory()
         t0 = time.perf_counter()
-        decision, classification = self.decide(facts, history, at)
+        decision, classification = self.decide(call, history, at)
         elapsed_ms = (time.perf_counter() - t0) * 1000
         if self._on_decision is not None:
-            facts_used = facts
-            if classification is not None and facts.classification is None:
-                facts_used = replace(facts, classification=dict(classification))
-            await self._on_decision(facts_used, decision, elapsed_ms)
-        return to_target(decision)
+            await self._on_decision(call, decision, classification, elapsed_ms)
+        return decision
 
 
-def to_target(decision: Decision) -> RouteTarget:
-    tags = dict(decision.tags)
-    return RouteTarget(
-        queue=decision.queue,
-        priority=decision.priority,
-        tags=tags,
-        reason=decision.explanation,
-        handoff_number=decision.handoff_number,
-        prompt=decision.prompt,
-    )
+class RosterRouter(CallRouter):
+    """A `CallRouter` staffed by the roster: who is on duty at the clock's time, paused
+    operators left out."""
 
-
-def channel_variables(target: RouteTarget) -> dict[str, str]:
-    """What the IVR sets on the channel before `continue_in_dialplan("hotline-queues",
-    target.queue)`: the SIP header value, the name shown on the operator's phone, the queue
-    priority."""
-    return {
-        "HOTLINE_TAG": header_value(target.tags),
-        "CALLERID(name)": target.tags.get("display", ""),
-        "QUEUE_PRIO": str(target.priority),
-    }
+    def __init__(
+        self,
+        roster: Callable[[], Roster],
+        *,
+        paused: Callable[[], Collection[str]] = frozenset,
+        history: HistorySource | None = None,
+        clock: Clock = utc_clock,
+        handoff_numbers: Mapping[str, str] | None = None,
+        classify: Callable[[str], Any] | None = None,
+        on_decision: DecisionSink | None = None,
+    ) -> None:
+        super().__init__(
+            lambda at: staffed_queues(roster(), at, paused()),
+            history=history,
+            clock=clock,
+            handoff_numbers=handoff_numbers,
+            classify=classify,
+            on_decision=on_decision,
+        )

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from hotline.core.auth import User
+from hotline.ivr.ports import classify_text
 from hotline.ivr.prompts import PromptError, PromptInfo
 from hotline.ivr.runtime import IvrRuntime
 from hotline.ivr.store import IvrError, MenuInvalid
@@ -22,7 +23,6 @@ from ivr.diagram import mermaid
 from ivr.diff import diff_documents
 from ivr.document import DocumentError, parse_text
 from ivr.simulate import SimulationInputError, simulate
-from ivr.speech import classify_text
 from ivr.validation import validate
 
 Ops = Annotated[User, require(Role.ops)]
@@ -52,9 +52,10 @@ class SimulateIn(BaseModel):
     at: datetime | None = None
     speech: bool = True
     caller_number: str = "13800138000"
-    #: "live": the router real calls use (a roster router may record the decision, under a
-    #: "simulated-" call id); "static": the rules of StaticRouter, without duty rosters
-    router: Literal["live", "static"] = "live"
+    #: false: the router real calls use, over the roster (it stores its decision under the
+    #: "simulated-" call id); true: the same rules with someone on duty in every queue (no
+    #: roster, no caller history, nothing stored)
+    every_queue_staffed: bool = False
 
 
 def _runtime(request: Request) -> IvrRuntime:
@@ -239,7 +240,7 @@ def router() -> APIRouter:
             result = await simulate(
                 document,
                 body.inputs,
-                router=runtime.router if body.router == "live" else runtime.static_router,
+                router=runtime.static_router if body.every_queue_staffed else runtime.router,
                 classify=classify_text,
                 at=body.at or datetime.now(runtime.zone),
                 speech=body.speech,

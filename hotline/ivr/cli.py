@@ -59,10 +59,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             list[str] | None, typer.Argument(help="keys, 'silence', 'say:...'")
         ] = None,
     ) -> None:
-        """Walk a menu with inputs (StaticRouter rules) and print the path as JSON lines."""
-        from ivr.router import StaticRouter
+        """Walk a menu with inputs and print the path as JSON lines (the routing rules with
+        someone on duty in every queue)."""
+        from hotline.ivr.ports import classify_text, static_router
         from ivr.simulate import SimulationInputError, simulate
-        from ivr.speech import classify_text
         from ivr.validation import validate
 
         document, problems = validate(read(path))
@@ -75,7 +75,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 simulate(
                     document,
                     inputs or [],
-                    router=StaticRouter(),
+                    router=static_router(),
                     classify=classify_text,
                 )
             )

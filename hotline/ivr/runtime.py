@@ -22,15 +22,14 @@ from asr import AudioSocketServer
 from hotline.calls.store import CallRecord
 from hotline.core.db import utcnow
 from hotline.core.settings import Settings
+from hotline.ivr.ports import AudioSocketListener, classify_text, static_router
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.store import (
     MenuStore,
 )
 from ivr.document import MenuDocument, default_menu_text, load, parse_text
 from ivr.interpreter import Dialplan, Interpreter
-from ivr.router import StaticRouter
 from ivr.routing_port import Router
-from ivr.speech import AudioSocketListener, classify_text
 from telephony.agi import AGISession
 
 log = logging.getLogger("hotline.ivr")
@@ -77,9 +76,10 @@ class IvrRuntime:
             max_bytes=settings.prompt_max_bytes,
             max_seconds=settings.prompt_max_seconds,
         )
-        #: the roster-aware router when the service has one; StaticRouter otherwise
+        #: the roster router when the service has one; otherwise the same rules with every
+        #: queue staffed
         self.configured_router = router
-        self.static_router = StaticRouter()
+        self.static_router: Router = static_router(settings.emergency_numbers)
         self.speech = speech
         self.zone = ZoneInfo(settings.timezone)
         self.counters: Counter[str] = Counter()

@@ -1,4 +1,8 @@
-"""Wiring of rosters and routing: the store, the router the IVR calls, the queue synchroniser.
+"""Wiring of rosters and routing: the store, the roster router, the queue synchroniser.
+
+`RoutingFeature.router` is routing's `RosterRouter` (the roster, the caller's history and the
+paused operators in; every decision stored); the service hands it to the IVR through
+`hotline.ivr.ports.IvrRouter`.
 
 `RoutingFeature.clock` is the one clock of the feature (the router's "now" and the
 synchroniser's); tests replace it to stand at any moment of the roster.
@@ -8,16 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.roster.queue_sync import QueueSync
 from hotline.roster.store import RosterStore
-from ivr.routing_port import CallFacts, RouteTarget
 from routing.decision import CallerHistory, Decision
-from routing.router import RosterRouter, channel_variables, utc_clock
-from telephony.agi import AGISession
+from routing.router import CallToRoute, RosterRouter, utc_clock
 from telephony.ami_client import AMIClient
 
 log = logging.getLogger("hotline.routing")
@@ -54,26 +58,26 @@ class RoutingFeature:
     async def stop(self) -> None:
         await self.queue_sync.stop()
 
-    async def _history(self, facts: CallFacts, at: datetime) -> CallerHistory:
-        return await asyncio.to_thread(self.store.caller_history, facts, at)
+    async def _history(self, call: CallToRoute, at: datetime) -> CallerHistory:
+        return await asyncio.to_thread(self.store.caller_history, call, at)
 
-    async def _save(self, facts: CallFacts, decision: Decision, elapsed_ms: float) -> None:
+    async def _save(
+        self,
+        call: CallToRoute,
+        decision: Decision,
+        classification: Mapping[str, Any] | None,
+        elapsed_ms: float,
+    ) -> None:
         log.info(
             "call %s -> %s (priority %d): %s",
-            facts.unique_id,
+            call.unique_id,
             decision.queue,
             decision.priority,
             decision.explanation,
         )
         try:
-            await asyncio.to_thread(self.store.save_decision, facts, decision, elapsed_ms)
+            await asyncio.to_thread(
+                self.store.save_decision, call, decision, classification, elapsed_ms
+            )
         except Exception:  # a failed write never blocks the call
-            log.exception("could not store the routing decision of %s", facts.unique_id)
-
-
-async def send_to_queue(session: AGISession, target: RouteTarget) -> None:
-    """Tag the channel and leave AGI into the target's queue (what the IVR's `route` step
-    does; used by flows that route without a menu)."""
-    for name, value in channel_variables(target).items():
-        await session.set_variable("__HOTLINE_TAG" if name == "HOTLINE_TAG" else name, value)
-    await session.continue_in_dialplan("hotline-queues", target.queue)
+            log.exception("could not store the routing decision of %s", call.unique_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -30,7 +30,6 @@ from hotline.roster.tables import (
     OperatorRow,
     ShiftRow,
 )
-from ivr.routing_port import CallFacts
 from routing.decision import CallerHistory, Decision, OpenCase
 from routing.roster import (
     SHIFT_DAYS,
@@ -41,6 +40,7 @@ from routing.roster import (
     RosterError,
     Shift,
 )
+from routing.router import CallToRoute
 
 CSV_COLUMNS = ("date", "shift", "extension")
 
@@ -335,7 +335,7 @@ class RosterStore:
         return len(rows)
 
     # ---- caller history and decisions -----------------------------------------------------
-    def caller_history(self, facts: CallFacts, at: datetime) -> CallerHistory:
+    def caller_history(self, call: CallToRoute, at: datetime) -> CallerHistory:
         roster = self.roster()
         local = roster.local(at)
         midnight = datetime.combine(local.date(), time(0), roster.tz).astimezone(UTC)
@@ -343,7 +343,7 @@ class RosterStore:
             cases = s.scalars(
                 select(CallerCaseRow)
                 .where(
-                    CallerCaseRow.caller_number == facts.caller_number,
+                    CallerCaseRow.caller_number == call.caller_number,
                     CallerCaseRow.status == "open",
                 )
                 .order_by(CallerCaseRow.opened_at.desc())
@@ -353,17 +353,17 @@ class RosterStore:
                     select(func.count())
                     .select_from(Call)
                     .where(
-                        Call.caller_number == facts.caller_number,
+                        Call.caller_number == call.caller_number,
                         Call.started_at >= midnight,
                         Call.started_at <= at,
-                        Call.unique_id != facts.unique_id,
+                        Call.unique_id != call.unique_id,
                     )
                 )
                 or 0
             )
         return CallerHistory(
             open_cases=tuple(OpenCase(c.reference, c.department) for c in cases),
-            calls_today=int(calls) if facts.caller_number else 0,
+            calls_today=int(calls) if call.caller_number else 0,
         )
 
     def add_case(self, caller_number: str, reference: str, department: str | None) -> None:
@@ -375,21 +375,27 @@ class RosterStore:
             )
             s.commit()
 
-    def save_decision(self, facts: CallFacts, decision: Decision, elapsed_ms: float) -> None:
+    def save_decision(
+        self,
+        call: CallToRoute,
+        decision: Decision,
+        classification: Mapping[str, Any] | None,
+        elapsed_ms: float,
+    ) -> None:
         with self._sessions() as s:
             s.merge(
                 CallRouteRow(
-                    unique_id=facts.unique_id,
+                    unique_id=call.unique_id,
                     decided_at=utcnow(),
-                    caller_number=facts.caller_number,
+                    caller_number=call.caller_number,
                     queue=decision.queue,
                     wanted=decision.wanted,
                     priority=decision.priority,
                     rule=decision.rule,
                     explanation=decision.explanation,
                     tags=dict(decision.tags),
-                    classification=dict(facts.classification) if facts.classification else None,
-                    transcript=facts.transcript,
+                    classification=dict(classification) if classification else None,
+                    transcript=call.transcript,
                     decision_ms=round(elapsed_ms, 3),
                 )
             )

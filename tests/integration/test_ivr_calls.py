@@ -22,11 +22,11 @@ from hotline.core.auth import create_user
 from hotline.devtools.carrier import Carrier
 from hotline.devtools.sandbox import Sandbox
 from hotline.devtools.simcall import synthesize_speech, trim_silence
+from hotline.ivr.ports import classify_text
 from hotline.service import Service
 from hotline.web.app import create_app
 from ivr.document import default_menu_text, load, parse_text
 from ivr.simulate import inputs_of, signature, simulate
-from ivr.speech import classify_text
 from telephony.ami_protocol import Event
 from tests.conftest import wait_for
 from tests.support.speech import SPOKEN, word_overlap
@@ -100,8 +100,8 @@ async def agrees_with_simulator(service: Service, call: Call) -> None:
 
 
 def use_static_router(service: Service) -> None:
-    # These tests are about the menu's branches: route by the menu's rules alone, not by who
-    # is on duty (the roster router has its own tests).
+    # These tests are about the menu's branches: route with every queue staffed, not by who
+    # is on duty (the same rules; the roster router has its own tests).
     service.ivr.configured_router = lambda: None
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from hotline.calls.store import CallRecord
 from hotline.calls.tables import Call
 from hotline.devtools.carrier import Carrier
-from hotline.roster.feature import send_to_queue
+from hotline.ivr.ports import send_to_queue
 from hotline.roster.tables import CallRouteRow
 from hotline.service import Service
 from ivr.routing_port import CallFacts

@@ -1,5 +1,6 @@
 """The interpreter and simulator on the default menu and small menus (pure logic; the channel
-is the simulator's, the router the real StaticRouter, the classifier the real one)."""
+is the simulator's, the router the controller's routing without a roster (`decide` with every
+queue staffed), the classifier the real one)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,11 @@ from typing import Any
 
 import pytest
 
+from hotline.ivr.ports import classify_text, static_router
 from ivr.calendar import DayKind, day_kind
 from ivr.document import Calendar, MenuDocument, default_menu_text, load, parse_text
 from ivr.interpreter import MAX_VISITS
-from ivr.router import StaticRouter
-from ivr.routing_port import CallFacts
 from ivr.simulate import SimulationInputError, inputs_of, signature, simulate
-from ivr.speech import classify_text
 
 
 @pytest.fixture(scope="module")
@@ -23,28 +22,29 @@ def menu() -> MenuDocument:
 
 
 async def run(menu: MenuDocument, inputs: list[str], **kw: Any):  # type: ignore[no-untyped-def]
-    return await simulate(menu, inputs, router=StaticRouter(), classify=classify_text, **kw)
+    return await simulate(menu, inputs, router=static_router(), classify=classify_text, **kw)
 
 
 @pytest.mark.parametrize(
-    ("inputs", "queue", "display"),
+    ("inputs", "queue", "rule", "display"),
     [
-        (["1", "1"], "enterprise", "企业"),
-        (["1", "2"], "intake", "来电"),
-        (["1", "3"], "dispatch", "催办"),
-        (["1", "4"], "callback", "回访"),
-        (["1", "0"], "intake", "来电"),
-        (["0"], "intake", "来电"),
-        (["2"], "intake-mongolian", "蒙语"),
+        (["1", "1"], "enterprise", "enterprise", "来电"),
+        (["1", "2"], "intake", "default", "来电"),
+        (["1", "3"], "dispatch", "follow_up", "来电"),
+        (["1", "4"], "callback", "returned_callback", "来电"),
+        (["1", "0"], "intake", "default", "来电"),
+        (["0"], "intake", "default", "来电"),
+        (["2"], "intake-mongolian", "mongolian", "来电|蒙语"),
     ],
 )
 async def test_each_branch_of_the_default_menu(
-    menu: MenuDocument, inputs: list[str], queue: str, display: str
+    menu: MenuDocument, inputs: list[str], queue: str, rule: str, display: str
 ) -> None:
     result = await run(menu, inputs)
     assert result.outcome == "routed"
     assert result.queue == queue
     assert result.destination == ("hotline-queues", queue)
+    assert f"rule={rule};queue={queue}" in result.variables["__HOTLINE_TAG"]
     assert result.variables["CALLERID(name)"] == display
     assert result.variables["QUEUE_PRIO"] == "0"
     assert result.unused_inputs == []
@@ -176,7 +176,7 @@ async def test_time_switch_uses_swapped_working_days() -> None:
         datetime(2026, 10, 9, 18, 0): "closed",  # Friday evening
     }
     for at, expected in cases.items():
-        result = await simulate(menu, [], router=StaticRouter(), at=at)
+        result = await simulate(menu, [], router=static_router(), at=at)
         assert f"hours={expected}" in result.variables["__HOTLINE_TAG"], at
 
 
@@ -199,7 +199,7 @@ async def test_a_caller_going_round_menus_for_ever_reaches_a_human() -> None:
             "human": {"type": "route"},
         }
     )
-    result = await simulate(menu, ["1"] * 150, router=StaticRouter())
+    result = await simulate(menu, ["1"] * 150, router=static_router())
     assert result.outcome == "routed"
     assert any(s["step"] == "ivr_too_many_steps" for s in result.path)
     assert sum(s["step"] == "node" for s in result.path) == MAX_VISITS
@@ -218,45 +218,15 @@ async def test_hangup_plays_the_goodbye_first_and_transfer_its_prompt() -> None:
             "police": {"type": "transfer", "prompt": "p", "number": "110"},
         }
     )
-    bye = await simulate(menu, ["1"], router=StaticRouter())
+    bye = await simulate(menu, ["1"], router=static_router())
     assert bye.outcome == "completed"
     assert [s["step"] for s in bye.path][-3:] == ["play", "hangup", "ivr_end"]
-    police = await simulate(menu, ["2"], router=StaticRouter())
+    police = await simulate(menu, ["2"], router=static_router())
     assert police.destination == ("hotline-transfer", "110")
     assert police.outcome == "transferred"
 
 
-async def test_static_router_rules() -> None:
-    router = StaticRouter()
-
-    async def queue(**kw: Any) -> str:
-        facts = CallFacts(unique_id="u", caller_number="1", caller_name="", **kw)
-        return (await router.route(facts)).queue
-
-    assert await queue() == "intake"
-    assert await queue(language="mongolian", tags={"enterprise": "true"}) == "intake-mongolian"
-    assert await queue(tags={"enterprise": "true"}) == "enterprise"
-    assert await queue(tags={"request": "follow_up"}) == "dispatch"
-    assert await queue(classification={"intent": "follow_up"}) == "dispatch"
-    assert await queue(tags={"request": "callback"}) == "callback"
-    target = await router.route(
-        CallFacts(
-            unique_id="u",
-            caller_number="1",
-            caller_name="",
-            classification={"intent": "emergency", "emergency": "120"},
-        )
-    )
-    assert (target.queue, target.handoff_number, target.prompt) == (
-        "handoff",
-        "120",
-        "emergency-handoff",
-    )
-
-
 async def test_a_router_prompt_the_menu_does_not_define_is_skipped_not_fatal() -> None:
-    router = StaticRouter(handoff_prompt="not-in-this-menu")
-
     async def classify(_text: str) -> dict[str, Any]:
         return {"intent": "emergency", "emergency": "110"}
 
@@ -271,10 +241,11 @@ async def test_a_router_prompt_the_menu_does_not_define_is_skipped_not_fatal() -
             "human": {"type": "route"},
         }
     )
-    result = await simulate(menu, ["say:有人打架"], router=router, classify=classify)
+    # This menu has no "emergency-handoff" prompt, which the router asks for.
+    result = await simulate(menu, ["say:有人打架"], router=static_router(), classify=classify)
     assert result.destination == ("hotline-transfer", "110")
     assert {
         "step": "prompt_missing",
-        "prompt": "not-in-this-menu",
+        "prompt": "emergency-handoff",
         "language": "mandarin",
     } in result.path

@@ -1,26 +1,31 @@
-"""The routing decision: rules, priorities, fallbacks, tags; the router on CallFacts."""
+"""The routing decision: rules, priorities, fallbacks, tags; the router on a call."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from ivr.routing_port import CallFacts
 from routing import classify
 from routing.decision import (
+    FALLBACKS,
+    QUEUES,
     CallerHistory,
     OpenCase,
     RoutingRequest,
     decide,
     display_name,
+    every_queue_staffed,
     header_value,
 )
 from routing.roster import Assignment, Operator, Roster, Shift
-from routing.router import RosterRouter, channel_variables
+from routing.router import CallRouter, RosterRouter, request_for
 
-ALL = {
-    q: 1 for q in ("intake", "multimedia", "dispatch", "callback", "intake-mongolian", "enterprise")
-}
+ALL = every_queue_staffed()
 HEATING = classify("我家暖气不热，屋里才十二度，我要投诉供热公司").to_dict()
 
 
@@ -101,7 +106,42 @@ def test_display_name_of_a_follow_up_without_kind() -> None:
     assert display_name({"intent": "follow_up"}) == "催办"
 
 
+def test_every_queue_staffed_is_every_queue_of_asterisk_once() -> None:
+    conf = Path(__file__).resolve().parents[2] / "asterisk-conf" / "hotline" / "queues.conf"
+    sections = re.findall(r"^\[([a-z-]+)\]\(queue-defaults\)", conf.read_text(), re.MULTILINE)
+    assert QUEUES == tuple(sections)
+    assert ALL == {q: 1 for q in QUEUES}
+    assert set(FALLBACKS) == set(QUEUES)
+
+
+def test_menu_tags_travel_with_the_call_but_never_replace_the_decisions() -> None:
+    d = decide(
+        RoutingRequest(
+            classification=HEATING,
+            tags={"ivr": "input_failed", "queue": "enterprise", "kind": "praise", "display": "x"},
+        ),
+        ALL,
+    )
+    assert d.queue == "intake"
+    assert d.tags["ivr"] == "input_failed" and "ivr=input_failed" in header_value(d.tags)
+    assert (d.tags["queue"], d.tags["kind"], d.tags["display"]) == (
+        "intake",
+        "complaint",
+        "投诉|供热",
+    )
+
+
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Call:
+    unique_id: str
+    caller_number: str
+    language: str = "mandarin"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    transcript: str | None = None
+    classification: Mapping[str, Any] | None = None
 
 
 def make_router(moment: datetime) -> RosterRouter:
@@ -120,18 +160,42 @@ def make_router(moment: datetime) -> RosterRouter:
 
 
 async def test_router_classifies_the_transcript_and_uses_the_menu_tags() -> None:
-    facts = CallFacts("u1", "13800138000", "张三", transcript="我家暖气不热，屋里才十二度")
-    target = await make_router(datetime(2026, 12, 1, 10, tzinfo=TZ)).route(facts)
-    assert target.queue == "intake" and target.tags["department"] == "heating"
-    variables = channel_variables(target)
-    assert (
-        variables["CALLERID(name)"].endswith("供热")
-        and "department=heating" in variables["HOTLINE_TAG"]
-    )
-    assert variables["QUEUE_PRIO"] == "0"
-    mongolian = CallFacts("u2", "1", "", language="mongolian", tags={"elderly": "true"})
+    call = Call("u1", "13800138000", transcript="我家暖气不热，屋里才十二度")
+    decision = await make_router(datetime(2026, 12, 1, 10, tzinfo=TZ)).route(call)
+    assert decision.queue == "intake" and decision.tags["department"] == "heating"
+    assert decision.tags["display"].endswith("供热")
+    assert decision.priority == 0
+    mongolian = Call("u2", "1", language="mongolian", tags={"elderly": "true"})
     day = await make_router(datetime(2026, 12, 1, 10, tzinfo=TZ)).route(mongolian)
     night = await make_router(datetime(2026, 12, 1, 20, tzinfo=TZ)).route(mongolian)
     assert day.queue == "intake-mongolian" and "fallback" not in day.tags
     assert night.queue == "intake" and night.tags["fallback"] == "intake-mongolian"
     assert day.priority > 0
+
+
+def test_menu_tags_become_the_request() -> None:
+    def request(**tags: str) -> RoutingRequest:
+        return request_for(Call("u", "1", tags=tags), None, CallerHistory())
+
+    assert request(enterprise="true").enterprise
+    assert request(request="follow_up").follow_up and request(request="progress").follow_up
+    assert request(request="callback").returned_callback
+    assert request(callback="true").returned_callback
+    assert request(elderly="yes").elderly and request(senior="1").elderly
+    assert request(ivr="input_failed").tags == {"ivr": "input_failed"}
+
+
+async def test_the_router_hands_its_decision_and_classification_to_the_sink() -> None:
+    seen: list[tuple[str, str, Mapping[str, Any] | None]] = []
+
+    async def sink(
+        call: Any, decision: Any, classification: Mapping[str, Any] | None, elapsed_ms: float
+    ) -> None:
+        assert elapsed_ms >= 0
+        seen.append((call.unique_id, decision.queue, classification))
+
+    router = CallRouter(lambda _at: ALL, on_decision=sink)
+    await router.route(Call("u3", "1", transcript="我家暖气不热，屋里才十二度"))
+    [(unique_id, queue, classification)] = seen
+    assert (unique_id, queue) == ("u3", "intake")
+    assert classification is not None and classification["department"] == "heating"

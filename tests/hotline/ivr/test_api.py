@@ -184,7 +184,7 @@ async def test_diff_and_diagram(client: httpx.AsyncClient) -> None:
 
 async def test_simulate_over_the_api(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/ivr/versions/1/simulate", json={"inputs": ["1", "3"], "router": "static"}
+        "/api/ivr/versions/1/simulate", json={"inputs": ["1", "3"], "every_queue_staffed": True}
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -195,12 +195,15 @@ async def test_simulate_over_the_api(client: httpx.AsyncClient) -> None:
         "main-menu",
         "connecting",
     ]
-    # The live router (a roster router when one is configured) decides the queue; the path
-    # through the menu is the same.
+    # The live router decides over the roster (empty here: nobody on duty); the rules, and
+    # the path through the menu, are the same.
     live = (await client.post("/api/ivr/versions/1/simulate", json={"inputs": ["1", "3"]})).json()
     assert live["prompts"] == body["prompts"]
     route = next(s for s in live["path"] if s["step"] == "route")
+    staffed = next(s for s in body["path"] if s["step"] == "route")
     assert route["queue"] == live["queue"]
+    assert route["tags"]["rule"] == staffed["tags"]["rule"] == "follow_up"
+    assert "fallback" not in staffed["tags"]
     bad = await client.post("/api/ivr/versions/1/simulate", json={"inputs": ["12"]})
     assert bad.status_code == 422
     assert "use one key" in bad.json()["detail"]["message"]
