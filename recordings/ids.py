@@ -27,11 +27,3 @@ def check_recording_id(value: str) -> str:
             "'_', '-' and single dots between them"
         )
     return value
-
-
-def is_recording_id(value: str) -> bool:
-    try:
-        check_recording_id(value)
-    except RecordingIdError:
-        return False
-    return True

@@ -1,6 +1,6 @@
 """Pre-classification of hotline requests (emergency, scope, kind, domain, department).
 
-`classify(text)` returns a `Classification`, the object of shared/spec/taxonomy.md. This package
+`classify(text)` returns a `Classification`, the object of docs/taxonomy.md. This package
 is domain code: it never imports the `hotline` application package.
 """
 

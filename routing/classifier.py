@@ -58,7 +58,7 @@ class ClassifyError(ValueError):
 
 
 class Classification(BaseModel):
-    """The classifier's output: exactly the object of shared/spec/taxonomy.md."""
+    """The classifier's output: exactly the object of docs/taxonomy.md."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

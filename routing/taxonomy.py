@@ -1,4 +1,4 @@
-"""The label sets of the request taxonomy (shared/spec/taxonomy.md), in one place.
+"""The label sets of the request taxonomy (docs/taxonomy.md), in one place.
 
 Every other module and every test takes its label names from here, so a label that drifts from
 the contract fails in one obvious spot.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -366,15 +366,6 @@ class RosterStore:
             calls_today=int(calls) if call.caller_number else 0,
         )
 
-    def add_case(self, caller_number: str, reference: str, department: str | None) -> None:
-        with self._sessions() as s:
-            s.add(
-                CallerCaseRow(
-                    caller_number=caller_number, reference=reference, department=department
-                )
-            )
-            s.commit()
-
     def save_decision(
         self,
         call: CallToRoute,
@@ -411,7 +402,3 @@ def shift_from_fields(name: str, start: str, end: str, days: str = "all") -> Shi
     if days not in SHIFT_DAYS:
         raise RosterError("bad_shift_days", f"days {days!r}: one of {', '.join(SHIFT_DAYS)}")
     return Shift(name, parse_time(start, "start"), parse_time(end, "end"), days)  # type: ignore[arg-type]
-
-
-def operators_from(rows: Iterable[OperatorRow]) -> list[Operator]:
-    return [Operator(r.extension, r.name, r.group, frozenset(r.skills)) for r in rows]  # type: ignore[arg-type]
