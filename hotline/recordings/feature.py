@@ -36,15 +36,17 @@ log = logging.getLogger("hotline.recordings")
 ModelSource = Callable[[], Any]
 """Returns the loaded speech model (asr.LoadedModel) to transcribe with, or None."""
 
+#: the hotline Asterisk's MixMonitor folder in the sandbox's tree (as hotline/devtools lays
+#: it out; the product does not import the development tools)
+SANDBOX_MONITOR = "root/var/spool/hotline-asterisk/monitor"
+
 
 def monitor_dir_of(settings: Settings) -> Path:
     """Where MixMonitor's files appear on this host."""
     if settings.recordings_monitor_dir is not None:
         return settings.recordings_monitor_dir
     if settings.use_sandbox:
-        from hotline.devtools.sandbox import Sandbox
-
-        return Sandbox(settings).host_path("hotline", "spool") / "monitor"
+        return settings.sandbox_dir.resolve() / SANDBOX_MONITOR
     raise ValueError(
         "recordings_monitor_dir must be set for an existing Asterisk: a directory this host "
         "shares with Asterisk's MixMonitor (or HOTLINE_RECORDINGS_ENABLED=false)"
