@@ -1,8 +1,22 @@
-"""The `hotline` command: one entry point, sub-commands registered by feature modules."""
+"""The `hotline` command: each feature's Typer app, assembled in one place.
+
+The order of `add_typer` calls is the order `hotline --help` lists the commands. The apps
+added without a name (core, classify) bring top-level commands (`hotline serve`,
+`hotline classify`). Every command imports its heavy modules when it runs.
+"""
 
 from __future__ import annotations
 
 import typer
+
+from hotline.bench import cli as bench
+from hotline.classify import cli as classify
+from hotline.core import cli as core
+from hotline.devtools import cli as devtools
+from hotline.ivr import cli as ivr
+from hotline.recordings import cli as recordings
+from hotline.roster import cli as roster
+from hotline.speech import cli as speech
 
 app = typer.Typer(
     name="hotline",
@@ -10,41 +24,16 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-bench_app = typer.Typer(help="Benchmarks: print a table and write JSON.", no_args_is_help=True)
-app.add_typer(bench_app, name="bench")
-
-
-def _register_features() -> None:
-    # Each feature module adds its own commands; importing them here keeps start-up in one place.
-    from hotline.core import cli as cli_core
-
-    cli_core.register(app, bench_app)
-    try:
-        from hotline.classify import cli as cli_classify
-    except ImportError:  # pragma: no cover - feature not installed in this tree
-        pass
-    else:
-        cli_classify.register(app, bench_app)
-    try:
-        from hotline.speech import cli as cli_asr
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        cli_asr.register(app, bench_app)
-    from hotline.recordings import cli as cli_recordings
-
-    cli_recordings.register(app, bench_app)
-
-    from hotline.roster import cli as cli_roster
-
-    cli_roster.register(app, bench_app)
-
-    from hotline.ivr import cli as cli_ivr
-
-    cli_ivr.register(app, bench_app)
-
-
-_register_features()
+app.add_typer(core.app)
+app.add_typer(classify.app)
+app.add_typer(bench.app, name="bench")
+app.add_typer(devtools.app, name="sandbox")
+app.add_typer(core.users_app, name="users")
+app.add_typer(core.db_app, name="db")
+app.add_typer(speech.app, name="asr")
+app.add_typer(recordings.app, name="recordings")
+app.add_typer(roster.app, name="roster")
+app.add_typer(ivr.app, name="ivr")
 
 
 def main() -> None:

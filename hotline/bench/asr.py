@@ -32,6 +32,9 @@ from asr.model import LoadedModel
 from asr.server import AudioSocketServer
 from hotline.devtools.simcall import CallTrace, play_call
 
+#: what the simulated caller says when no recorded utterance is given (espeak-ng Korean)
+SENTENCE = "안녕하세요, 저는 서울에 살고 있습니다. 도로에 물이 새고 있어요. 빨리 고쳐 주세요."
+
 
 @dataclass
 class DecodeRow:

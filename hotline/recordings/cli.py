@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hotline.core.settings import Settings, SettingsError, load_settings
+from hotline.core.cli import err, settings_or_exit
+from hotline.core.settings import Settings
 
-err = Console(stderr=True)
+app = typer.Typer(help="Call recordings: index, retention, ingest.", no_args_is_help=True)
 
 
 def _feature(settings: Settings, models: Any = None) -> Any:
@@ -26,83 +26,72 @@ def _feature(settings: Settings, models: Any = None) -> Any:
         raise typer.Exit(2) from None
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the recording store (sidecars), with a progress bar."""
+    from hotline.recordings.store import reindex as run_reindex
+
+    feature = _feature(settings_or_exit())
+    with Progress(
+        TextColumn("reindex"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task("reindex", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = run_reindex(feature.sessions, feature.catalogue, report)
+    typer.echo(
+        f"indexed {result['indexed']}, skipped {result['skipped']} not yet archived, "
+        f"removed {result['removed']} without a recording"
+    )
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    rec = typer.Typer(help="Call recordings: index, retention, ingest.", no_args_is_help=True)
-    app.add_typer(rec, name="recordings")
+@app.command()
+def purge() -> None:
+    """Delete recordings whose retention has ended (never those on legal hold)."""
+    from hotline.recordings.store import purge_expired
 
-    @rec.command()
-    def reindex() -> None:
-        """Rebuild the search index from the recording store (sidecars), with a progress bar."""
-        from hotline.recordings.store import reindex as run_reindex
+    feature = _feature(settings_or_exit())
+    deleted = purge_expired(feature.sessions, feature.store)
+    typer.echo(f"deleted {len(deleted)} expired recordings")
+    for unique_id in deleted:
+        typer.echo(f"  {unique_id}")
 
-        feature = _feature(_settings())
-        with Progress(
-            TextColumn("reindex"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-        ) as progress:
-            task = progress.add_task("reindex", total=None)
 
-            def report(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+@app.command()
+def ingest(
+    transcribe: Annotated[bool, typer.Option(help="Load the speech model and transcribe.")] = True,
+    recover: Annotated[
+        bool,
+        typer.Option(help="First resume jobs left running by a stopped controller."),
+    ] = False,
+) -> None:
+    """Run the due ingest jobs now (e.g. while the controller is stopped)."""
+    settings = settings_or_exit()
+    loaded: list[Any] = []
 
-            result = run_reindex(feature.sessions, feature.catalogue, report)
-        typer.echo(
-            f"indexed {result['indexed']}, skipped {result['skipped']} not yet archived, "
-            f"removed {result['removed']} without a recording"
-        )
+    def models() -> Any:
+        if not loaded:
+            from asr import default_model_path, load_model
 
-    @rec.command()
-    def purge() -> None:
-        """Delete recordings whose retention has ended (never those on legal hold)."""
-        from hotline.recordings.store import purge_expired
+            loaded.append(load_model(settings.vosk_model or default_model_path({})))
+        return loaded[0]
 
-        feature = _feature(_settings())
-        deleted = purge_expired(feature.sessions, feature.store)
-        typer.echo(f"deleted {len(deleted)} expired recordings")
-        for unique_id in deleted:
-            typer.echo(f"  {unique_id}")
+    feature = _feature(settings, models if transcribe else None)
+    if recover:
+        feature.jobs.recover()
+    count = feature.ingestor.drain("cli")
+    typer.echo(f"ran {count} ingest jobs; queue: {feature.jobs.counts()}")
 
-    @rec.command()
-    def ingest(
-        transcribe: Annotated[
-            bool, typer.Option(help="Load the speech model and transcribe.")
-        ] = True,
-        recover: Annotated[
-            bool,
-            typer.Option(help="First resume jobs left running by a stopped controller."),
-        ] = False,
-    ) -> None:
-        """Run the due ingest jobs now (e.g. while the controller is stopped)."""
-        settings = _settings()
-        loaded: list[Any] = []
 
-        def models() -> Any:
-            if not loaded:
-                from asr import default_model_path, load_model
-
-                loaded.append(load_model(settings.vosk_model or default_model_path({})))
-            return loaded[0]
-
-        feature = _feature(settings, models if transcribe else None)
-        if recover:
-            feature.jobs.recover()
-        count = feature.ingestor.drain("cli")
-        typer.echo(f"ran {count} ingest jobs; queue: {feature.jobs.counts()}")
-
-    @rec.command()
-    def status() -> None:
-        """Ingest jobs by state."""
-        feature = _feature(_settings())
-        for state, count in sorted(feature.jobs.counts().items()):
-            typer.echo(f"{state:10} {count}")
+@app.command()
+def status() -> None:
+    """Ingest jobs by state."""
+    feature = _feature(settings_or_exit())
+    for state, count in sorted(feature.jobs.counts().items()):
+        typer.echo(f"{state:10} {count}")

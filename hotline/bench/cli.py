@@ -1,0 +1,260 @@
+"""`hotline bench`: every benchmark prints a table and writes JSON.
+
+The measuring code (and what it needs: the sandbox, the speech model, the classifier) is
+imported by each command when it runs, so `hotline --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hotline.core.cli import err, settings_or_exit
+from hotline.speech.cli import ModelOption, load_model_or_exit
+
+app = typer.Typer(help="Benchmarks: print a table and write JSON.", no_args_is_help=True)
+
+
+@app.command("calls")
+def bench_calls(
+    calls: Annotated[int, typer.Option(help="concurrent calls")] = 200,
+    ramp: Annotated[float, typer.Option(help="seconds over which calls are placed")] = 10.0,
+    out: Annotated[Path, typer.Option(help="where to write the JSON")] = Path(
+        "bench-results/calls.json"
+    ),
+) -> None:
+    """N real calls walk the default menu with DTMF and a speech step (needs the sandbox)."""
+    import tempfile
+
+    from hotline.bench.calls import bench
+    from hotline.core import logs
+
+    settings = settings_or_exit()
+    logs.configure("WARNING")
+    with tempfile.TemporaryDirectory() as state:
+        run = settings.model_copy(
+            update={
+                "state_dir": Path(state),
+                "database_url": f"sqlite:///{Path(state) / 'bench.db'}",
+                "recordings_enabled": False,
+            }
+        )
+        report = asyncio.run(bench(run, calls, ramp))
+    table = Table(title=f"{calls} concurrent calls through the default menu")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for label, value in (
+        ("calls completed (reached a queue)", f"{report.completed}/{report.calls}"),
+        ("calls lost", str(report.lost)),
+        ("speech steps refused (all decoders busy)", str(report.speech_refused)),
+        ("AGI steps measured", str(report.agi_steps)),
+        ("controller-added latency per step p50", f"{report.step_latency_p50_ms:.2f} ms"),
+        ("controller-added latency per step p99", f"{report.step_latency_p99_ms:.2f} ms"),
+        ("controller CPU (share of one core)", f"{report.cpu_share_of_one_core:.0%}"),
+        ("controller peak memory", f"{report.peak_rss_mb:.0f} MB"),
+        ("queues", ", ".join(f"{q}: {n}" for q, n in sorted(report.queues.items()))),
+    ):
+        table.add_row(label, value)
+    Console().print(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    err.print(f"wrote {out}")
+    if report.lost:
+        raise typer.Exit(1)
+
+
+@app.command("ami")
+def bench_ami(
+    fixture: Annotated[
+        Path, typer.Option(help="recorded AMI stream (server to client bytes)")
+    ] = Path(__file__).resolve().parents[2] / "tests/fixtures/ami/calls.bin",
+    repeat: Annotated[int, typer.Option(help="times the stream is replayed")] = 20,
+    chunk: Annotated[int, typer.Option(help="bytes per read, as from a socket")] = 1400,
+    out: Annotated[Path, typer.Option(help="where to write the JSON")] = Path(
+        "bench-results/ami.json"
+    ),
+) -> None:
+    """Parse a recorded AMI stream with ours, panoramisk 1.4 and asterisk-ami 0.1.7."""
+    from hotline.bench.ami import run_bench
+
+    results = run_bench(fixture, repeat=repeat, chunk=chunk)
+    table = Table(title=f"AMI parsing: {fixture.name} x{repeat}, {chunk}-byte reads")
+    for col in ("parser", "messages", "msg/s", "vs panoramisk", "wrong"):
+        table.add_column(col, justify="right" if col != "parser" else "left")
+    for row in results["parsers"]:
+        table.add_row(
+            row["parser"],
+            str(row["messages"]),
+            f"{row['messages_per_second']:,.0f}",
+            f"{row['ratio_vs_panoramisk']:.2f}x" if row.get("ratio_vs_panoramisk") else "-",
+            str(row["wrong"]),
+        )
+    Console().print(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    err.print(f"wrote {out}")
+
+
+@app.command("classify")
+def bench_classify(
+    out: Annotated[Path, typer.Option(help="Where to write the JSON results.")] = Path(
+        "bench-results/classify.json"
+    ),
+    lines: Annotated[int, typer.Option(help="How many JSON lines to stream.")] = 1000,
+) -> None:
+    """Model load time, per-call latency (p50/p99) and --jsonl throughput."""
+    from hotline.bench.classify import run_bench
+
+    results = run_bench(lines)
+    typer.echo("| measure | value |\n| --- | --- |")
+    for key, value in results.items():
+        typer.echo(f"| {key} | {value} |")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"written {out}")
+
+
+@app.command("asr")
+def bench_asr(
+    model: ModelOption = None,
+    threads: Annotated[int, typer.Option(help="Decode threads, tried from 1 up to this.")] = (
+        os.cpu_count() or 1
+    ),
+    streams: Annotated[
+        str, typer.Option(help="Concurrent live streams to try, comma-separated.")
+    ] = "1,4,8,12,14,16,18,20,24",
+    silence_ms: Annotated[int, typer.Option(help="Trailing silence that ends speech.")] = 500,
+    budget: Annotated[
+        float, typer.Option(help="Allowed p95 latency beyond the silence, seconds.")
+    ] = 0.5,
+    utterance: Annotated[
+        Path | None, typer.Option(help="Recorded utterance (default: espeak-ng Korean).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
+        "bench-asr.json"
+    ),
+) -> None:
+    """Decode limit, then live AudioSocket streams paced in real time."""
+    from asr.batch import load_pcm
+    from hotline.bench.asr import SENTENCE, run_bench
+    from hotline.devtools.simcall import synthesize_speech, trim_silence
+
+    console = Console()
+    loaded = load_model_or_exit(model, console)
+    try:
+        counts = [int(s) for s in streams.split(",") if s.strip()]
+    except ValueError:
+        console.print(f"[red]error:[/red] --streams must be numbers like 1,2,4, got {streams!r}")
+        raise typer.Exit(2) from None
+    pcm = load_pcm(utterance, 8000) if utterance else synthesize_speech(SENTENCE)
+    pcm = trim_silence(pcm)
+    with console.status("benchmarking") as status:
+        report = asyncio.run(
+            run_bench(
+                loaded,
+                pcm,
+                max_threads=threads,
+                stream_counts=counts,
+                silence_ms=silence_ms,
+                latency_budget=budget,
+                cores=os.cpu_count() or 1,
+                on_step=lambda text: status.update(text),
+            )
+        )
+    decode = Table(
+        title=(
+            f"Decode limit ({report.utterance_seconds:.1f} s utterance, 8 kHz, "
+            "recognisers that have decoded a call before)"
+        )
+    )
+    decode.add_column("threads", justify="right")
+    decode.add_column("audio s", justify="right")
+    decode.add_column("wall s", justify="right")
+    decode.add_column("aggregate x real time", justify="right")
+    for row in report.decode:
+        decode.add_row(
+            str(row.threads),
+            f"{row.audio_seconds:.1f}",
+            f"{row.wall_seconds:.2f}",
+            f"{row.x_realtime:.1f}",
+        )
+    console.print(decode)
+    if report.cold is not None:
+        console.print(
+            f"New recognisers, first call: {report.cold.x_realtime:.1f}x real time with "
+            f"{report.cold.threads} thread(s) (the engine keeps used recognisers for the "
+            "next calls)."
+        )
+    if report.crowded is not None:
+        console.print(
+            f"{report.crowded_recognisers} used recognisers decoding side by side: "
+            f"{report.crowded.x_realtime:.1f}x real time together (they share the CPU "
+            "caches)."
+        )
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value * 1000:.0f}"
+
+    live = Table(
+        title=(
+            f"Live AudioSocket streams, 20 ms frames in real time; latency = end of speech "
+            f"to final transcript (silence {silence_ms} ms + budget {budget * 1000:.0f} ms)"
+        )
+    )
+    for name in (
+        "streams",
+        "ended on silence",
+        "p50 ms",
+        "p95 ms",
+        "max ms",
+        "refused",
+        "real time",
+    ):
+        live.add_column(name, justify="right")
+    for lrow in report.live:
+        live.add_row(
+            str(lrow.streams),
+            f"{lrow.ended_on_silence}/{lrow.streams}",
+            ms(lrow.latency_p50),
+            ms(lrow.latency_p95),
+            ms(lrow.latency_max),
+            str(lrow.refused),
+            "[green]held[/green]" if lrow.held else "[red]not held[/red]",
+        )
+    console.print(live)
+    console.print(
+        f"Holds {report.max_streams_held} concurrent stream(s) in real time on "
+        f"{report.cores} core(s) with {threads} decode thread(s): "
+        f"{report.share_of_decode_limit:.0%} of the decode limit "
+        f"({report.decode_limit:.1f}x real time; target >= 70%)."
+    )
+    out.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    console.print(f"JSON written to {out}")
+
+
+@app.command("route")
+def bench_route(
+    calls: Annotated[int, typer.Option(min=100)] = 5000,
+    output: Annotated[Path, typer.Option()] = Path("bench-results/route.json"),
+) -> None:
+    """Routing decision time, classification of a typical transcript included."""
+    from hotline.bench.route import run_bench
+
+    report = run_bench(calls)
+    typer.echo("| measure | value |\n| --- | ---: |")
+    typer.echo(f"| decisions | {calls:,} |")
+    typer.echo(f"| p50 (classification + decision) | {report.p50_ms:.3f} ms |")
+    typer.echo(
+        f"| p99 | {report.p99_ms:.3f} ms (target <= 2 ms: {'met' if report.met else 'NOT met'}) |"
+    )
+    typer.echo(f"| max | {report.max_ms:.3f} ms |")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"written to {output}")
