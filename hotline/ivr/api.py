@@ -25,6 +25,7 @@ from ivr.document import DocumentError, parse_text
 from ivr.simulate import SimulationInputError, simulate
 from ivr.validation import validate
 
+router = APIRouter(prefix="/api/ivr", tags=["ivr"])
 Ops = Annotated[User, require(Role.ops)]
 
 
@@ -105,197 +106,202 @@ def _version_out(row: MenuVersion, live: int | None, runtime: IvrRuntime) -> dic
     }
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/ivr", tags=["ivr"])
+async def _call(fn: Any, *args: Any) -> Any:
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except (IvrError, PromptError) as exc:
+        raise _fail(exc) from None
 
-    async def call(fn: Any, *args: Any) -> Any:
-        try:
-            return await asyncio.to_thread(fn, *args)
-        except (IvrError, PromptError) as exc:
-            raise _fail(exc) from None
 
-    @api.get("/versions")
-    async def list_versions(request: Request, user: Ops) -> dict[str, Any]:
-        runtime = _runtime(request)
-        rows = await call(runtime.store.versions)
-        live = runtime.live.version if runtime.live else None
-        items = [
-            {k: v for k, v in _version_out(r, live, runtime).items() if k != "problems"}
-            for r in rows
-        ]
-        return {"live": live, "items": items}
+@router.get("/versions")
+async def list_versions(request: Request, user: Ops) -> dict[str, Any]:
+    runtime = _runtime(request)
+    rows = await _call(runtime.store.versions)
+    live = runtime.live.version if runtime.live else None
+    items = [
+        {k: v for k, v in _version_out(r, live, runtime).items() if k != "problems"} for r in rows
+    ]
+    return {"live": live, "items": items}
 
-    @api.post("/versions", status_code=status.HTTP_201_CREATED)
-    async def create_draft(request: Request, body: DraftIn, user: Ops) -> dict[str, Any]:
-        runtime = _runtime(request)
-        if body.document is None:
-            if body.based_on is None:
-                raise HTTPException(422, "give a document, or based_on to copy a version")
-            data = (await call(runtime.store.get, body.based_on)).document
-        else:
-            data = _document(body.document)
-        row = await call(runtime.store.create, data, user.name, body.comment, body.based_on)
-        live = runtime.live.version if runtime.live else None
-        return {**_version_out(row, live, runtime), "document": row.document}
 
-    @api.get("/versions/{version}")
-    async def get_version(request: Request, version: int, user: Ops) -> dict[str, Any]:
-        runtime = _runtime(request)
-        row = await call(runtime.store.get, version)
-        live = runtime.live.version if runtime.live else None
-        return {**_version_out(row, live, runtime), "document": row.document}
-
-    @api.put("/versions/{version}")
-    async def update_draft(
-        request: Request, version: int, body: DraftUpdate, user: Ops
-    ) -> dict[str, Any]:
-        runtime = _runtime(request)
+@router.post("/versions", status_code=status.HTTP_201_CREATED)
+async def create_draft(request: Request, body: DraftIn, user: Ops) -> dict[str, Any]:
+    runtime = _runtime(request)
+    if body.document is None:
+        if body.based_on is None:
+            raise HTTPException(422, "give a document, or based_on to copy a version")
+        data = (await _call(runtime.store.get, body.based_on)).document
+    else:
         data = _document(body.document)
-        row = await call(runtime.store.update, version, data, user.name, body.comment)
-        live = runtime.live.version if runtime.live else None
-        return {**_version_out(row, live, runtime), "document": row.document}
+    row = await _call(runtime.store.create, data, user.name, body.comment, body.based_on)
+    live = runtime.live.version if runtime.live else None
+    return {**_version_out(row, live, runtime), "document": row.document}
 
-    @api.post("/versions/{version}/validate")
-    async def validate_version(request: Request, version: int, user: Ops) -> dict[str, Any]:
-        runtime = _runtime(request)
-        row = await call(runtime.store.get, version)
-        _, problems = validate(row.document, set(runtime.prompts.recorded))
-        return {
-            "version": version,
-            "valid": not problems,
-            "problems": [p.to_dict() for p in problems],
-        }
 
-    @api.post("/versions/{version}/publish")
-    async def publish(request: Request, version: int, user: Ops) -> dict[str, Any]:
-        runtime = _runtime(request)
-        row = await call(runtime.store.publish, version, user.name, set(runtime.prompts.recorded))
-        await runtime.reload()
-        return _version_out(row, runtime.live.version if runtime.live else None, runtime)
+@router.get("/versions/{version}")
+async def get_version(request: Request, version: int, user: Ops) -> dict[str, Any]:
+    runtime = _runtime(request)
+    row = await _call(runtime.store.get, version)
+    live = runtime.live.version if runtime.live else None
+    return {**_version_out(row, live, runtime), "document": row.document}
 
-    @api.post("/rollback")
-    async def rollback(request: Request, body: RollbackIn, user: Ops) -> dict[str, Any]:
-        runtime = _runtime(request)
-        row = await call(runtime.store.rollback, user.name, body.to)
-        await runtime.reload()
-        return _version_out(row, runtime.live.version if runtime.live else None, runtime)
 
-    @api.get("/live")
-    async def live(request: Request, user: Ops) -> dict[str, Any]:
-        runtime = _runtime(request)
-        rows = await call(runtime.store.activations)
-        return {
-            "version": runtime.live.version if runtime.live else None,
-            "history": [
-                {"version": a.version_id, "action": a.action, "by": a.by, "at": a.at} for a in rows
-            ],
-        }
+@router.put("/versions/{version}")
+async def update_draft(
+    request: Request, version: int, body: DraftUpdate, user: Ops
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    data = _document(body.document)
+    row = await _call(runtime.store.update, version, data, user.name, body.comment)
+    live = runtime.live.version if runtime.live else None
+    return {**_version_out(row, live, runtime), "document": row.document}
 
-    @api.get("/diff")
-    async def diff(request: Request, a: int, b: int, user: Ops) -> dict[str, Any]:
-        runtime = _runtime(request)
-        old = await call(runtime.store.get, a)
-        new = await call(runtime.store.get, b)
-        return {
-            "a": a,
-            "b": b,
-            **diff_documents(
-                old.document, new.document, old_label=f"version {a}", new_label=f"version {b}"
-            ),
-        }
 
-    @api.get("/versions/{version}/diagram", response_class=PlainTextResponse)
-    async def diagram(request: Request, version: int, user: Ops) -> PlainTextResponse:
-        runtime = _runtime(request)
-        row = await call(runtime.store.get, version)
-        document, problems = validate(row.document)
-        if document is None:
-            raise HTTPException(
-                422,
-                {
-                    "error": "ivr-menu-invalid",
-                    "message": "the document's shape is wrong; fix it to draw it",
-                    "problems": [p.to_dict() for p in problems],
-                },
-            )
-        return PlainTextResponse(mermaid(document), media_type="text/vnd.mermaid")
+@router.post("/versions/{version}/validate")
+async def validate_version(request: Request, version: int, user: Ops) -> dict[str, Any]:
+    runtime = _runtime(request)
+    row = await _call(runtime.store.get, version)
+    _, problems = validate(row.document, set(runtime.prompts.recorded))
+    return {
+        "version": version,
+        "valid": not problems,
+        "problems": [p.to_dict() for p in problems],
+    }
 
-    @api.post("/versions/{version}/simulate")
-    async def simulate_version(
-        request: Request, version: int, body: SimulateIn, user: Ops
-    ) -> dict[str, Any]:
-        runtime = _runtime(request)
-        row = await call(runtime.store.get, version)
-        document, problems = validate(row.document, set(runtime.prompts.recorded))
-        if document is None or problems:
-            raise HTTPException(
-                422,
-                {
-                    "error": "ivr-menu-invalid",
-                    "message": f"version {version} has problems; fix them to simulate it",
-                    "problems": [p.to_dict() for p in problems],
-                },
-            )
-        try:
-            result = await simulate(
-                document,
-                body.inputs,
-                router=runtime.static_router if body.every_queue_staffed else runtime.router,
-                classify=classify_text,
-                at=body.at or datetime.now(runtime.zone),
-                speech=body.speech,
-                version=version,
-                caller_number=body.caller_number,
-                resolve_prompt=lambda name, language: runtime.prompts.resolve(
-                    document, name, language
-                ),
-            )
-        except SimulationInputError as exc:
-            raise _fail(exc, 422) from None
-        return {"version": version, **result.to_dict()}
 
-    @api.get("/prompts")
-    async def prompts(request: Request, user: Ops) -> dict[str, Any]:
-        """Each prompt of the live menu per language: recorded, synthetic placeholder, or
-        missing; and every stored prompt file."""
-        runtime = _runtime(request)
-        files = await call(runtime.prompts.files)
-        needed = []
-        if runtime.live is not None:
-            document = runtime.live.document
-            for name, texts in document.prompts.items():
-                for language in document.languages:
-                    if (name, language) in runtime.prompts.recorded:
-                        state = "recorded"
-                    elif texts.get(language, "").strip():
-                        state = "synthetic"
-                    else:
-                        state = "missing"
-                    needed.append(
-                        {
-                            "name": name,
-                            "language": language,
-                            "state": state,
-                            "synthetic": state == "synthetic",
-                            "text": texts.get(language, ""),
-                        }
-                    )
-        return {"live": needed, "files": [f.to_dict() for f in files]}
+@router.post("/versions/{version}/publish")
+async def publish(request: Request, version: int, user: Ops) -> dict[str, Any]:
+    runtime = _runtime(request)
+    row = await _call(runtime.store.publish, version, user.name, set(runtime.prompts.recorded))
+    await runtime.reload()
+    return _version_out(row, runtime.live.version if runtime.live else None, runtime)
 
-    @api.put("/prompts/{name}/{language}")
-    async def upload_prompt(
-        request: Request,
-        name: str,
-        language: str,
-        file: Annotated[UploadFile, File()],
-        user: Ops,
-    ) -> dict[str, Any]:
-        runtime = _runtime(request)
-        limit = runtime.prompts.max_bytes
-        data = await file.read(limit + 1)
-        info: PromptInfo = await call(
-            runtime.prompts.upload, name, language, data, file.filename or "upload", user.name
+
+@router.post("/rollback")
+async def rollback(request: Request, body: RollbackIn, user: Ops) -> dict[str, Any]:
+    runtime = _runtime(request)
+    row = await _call(runtime.store.rollback, user.name, body.to)
+    await runtime.reload()
+    return _version_out(row, runtime.live.version if runtime.live else None, runtime)
+
+
+@router.get("/live")
+async def live(request: Request, user: Ops) -> dict[str, Any]:
+    runtime = _runtime(request)
+    rows = await _call(runtime.store.activations)
+    return {
+        "version": runtime.live.version if runtime.live else None,
+        "history": [
+            {"version": a.version_id, "action": a.action, "by": a.by, "at": a.at} for a in rows
+        ],
+    }
+
+
+@router.get("/diff")
+async def diff(request: Request, a: int, b: int, user: Ops) -> dict[str, Any]:
+    runtime = _runtime(request)
+    old = await _call(runtime.store.get, a)
+    new = await _call(runtime.store.get, b)
+    return {
+        "a": a,
+        "b": b,
+        **diff_documents(
+            old.document, new.document, old_label=f"version {a}", new_label=f"version {b}"
+        ),
+    }
+
+
+@router.get("/versions/{version}/diagram", response_class=PlainTextResponse)
+async def diagram(request: Request, version: int, user: Ops) -> PlainTextResponse:
+    runtime = _runtime(request)
+    row = await _call(runtime.store.get, version)
+    document, problems = validate(row.document)
+    if document is None:
+        raise HTTPException(
+            422,
+            {
+                "error": "ivr-menu-invalid",
+                "message": "the document's shape is wrong; fix it to draw it",
+                "problems": [p.to_dict() for p in problems],
+            },
         )
-        return info.to_dict()
+    return PlainTextResponse(mermaid(document), media_type="text/vnd.mermaid")
 
-    return api
+
+@router.post("/versions/{version}/simulate")
+async def simulate_version(
+    request: Request, version: int, body: SimulateIn, user: Ops
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    row = await _call(runtime.store.get, version)
+    document, problems = validate(row.document, set(runtime.prompts.recorded))
+    if document is None or problems:
+        raise HTTPException(
+            422,
+            {
+                "error": "ivr-menu-invalid",
+                "message": f"version {version} has problems; fix them to simulate it",
+                "problems": [p.to_dict() for p in problems],
+            },
+        )
+    try:
+        result = await simulate(
+            document,
+            body.inputs,
+            router=runtime.static_router if body.every_queue_staffed else runtime.router,
+            classify=classify_text,
+            at=body.at or datetime.now(runtime.zone),
+            speech=body.speech,
+            version=version,
+            caller_number=body.caller_number,
+            resolve_prompt=lambda name, language: runtime.prompts.resolve(document, name, language),
+        )
+    except SimulationInputError as exc:
+        raise _fail(exc, 422) from None
+    return {"version": version, **result.to_dict()}
+
+
+@router.get("/prompts")
+async def prompts(request: Request, user: Ops) -> dict[str, Any]:
+    """Each prompt of the live menu per language: recorded, synthetic placeholder, or
+    missing; and every stored prompt file."""
+    runtime = _runtime(request)
+    files = await _call(runtime.prompts.files)
+    needed = []
+    if runtime.live is not None:
+        document = runtime.live.document
+        for name, texts in document.prompts.items():
+            for language in document.languages:
+                if (name, language) in runtime.prompts.recorded:
+                    state = "recorded"
+                elif texts.get(language, "").strip():
+                    state = "synthetic"
+                else:
+                    state = "missing"
+                needed.append(
+                    {
+                        "name": name,
+                        "language": language,
+                        "state": state,
+                        "synthetic": state == "synthetic",
+                        "text": texts.get(language, ""),
+                    }
+                )
+    return {"live": needed, "files": [f.to_dict() for f in files]}
+
+
+@router.put("/prompts/{name}/{language}")
+async def upload_prompt(
+    request: Request,
+    name: str,
+    language: str,
+    file: Annotated[UploadFile, File()],
+    user: Ops,
+) -> dict[str, Any]:
+    runtime = _runtime(request)
+    limit = runtime.prompts.max_bytes
+    data = await file.read(limit + 1)
+    info: PromptInfo = await _call(
+        runtime.prompts.upload, name, language, data, file.filename or "upload", user.name
+    )
+    return info.to_dict()
