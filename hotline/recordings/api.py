@@ -29,6 +29,7 @@ from recordings.ids import RecordingIdError, check_recording_id
 from recordings.media import MIME_TYPES
 from recordings.search import query_phrases, search_text
 
+router = APIRouter(tags=["recordings"])
 PAGE = Path(__file__).with_name("page.html")
 LISTENERS = (Role.supervisor, Role.admin)
 _bearer = HTTPBearer(auto_error=False)
@@ -204,238 +205,237 @@ async def audio_listener(
     return name, role
 
 
-def router() -> APIRouter:
-    api = APIRouter()
+@router.get("/recordings", include_in_schema=False)
+async def page() -> HTMLResponse:
+    return HTMLResponse(PAGE.read_text("utf-8"))
 
-    @api.get("/recordings", include_in_schema=False)
-    async def page() -> HTMLResponse:
-        return HTMLResponse(PAGE.read_text("utf-8"))
 
-    @api.get("/api/recordings")
-    async def search_recordings(
-        request: Request,
-        user: Listener,
-        date_from: datetime | None = None,
-        date_to: datetime | None = None,
-        caller_number: Annotated[str | None, Query(max_length=64)] = None,
-        operator: Annotated[str | None, Query(max_length=64)] = None,
-        group: Annotated[str | None, Query(max_length=32)] = None,
-        kind: Annotated[str | None, Query(max_length=32)] = None,
-        department: Annotated[str | None, Query(max_length=64)] = None,
-        out_of_scope_reason: Annotated[str | None, Query(max_length=32)] = None,
-        on_hold: bool | None = None,
-        q: Annotated[
-            str | None, Query(max_length=200, description="words in the transcript")
-        ] = None,
-        sort: Annotated[str, Query(pattern="^-?(" + "|".join(SORTS) + ")$")] = "-started_at",
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> RecordingPage:
-        _feature(request)
-        filters = SearchFilters(
-            date_from=date_from,
-            date_to=date_to,
-            caller_number=caller_number,
-            operator=operator,
-            group=group,
-            kind=kind,
-            department=department,
-            out_of_scope_reason=out_of_scope_reason,
-            on_hold=on_hold,
-            q=q,
-        )
-        used = {k: str(v) for k, v in vars(filters).items() if v is not None}
+@router.get("/api/recordings")
+async def search_recordings(
+    request: Request,
+    user: Listener,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    caller_number: Annotated[str | None, Query(max_length=64)] = None,
+    operator: Annotated[str | None, Query(max_length=64)] = None,
+    group: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    out_of_scope_reason: Annotated[str | None, Query(max_length=32)] = None,
+    on_hold: bool | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="words in the transcript")] = None,
+    sort: Annotated[str, Query(pattern="^-?(" + "|".join(SORTS) + ")$")] = "-started_at",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RecordingPage:
+    _feature(request)
+    filters = SearchFilters(
+        date_from=date_from,
+        date_to=date_to,
+        caller_number=caller_number,
+        operator=operator,
+        group=group,
+        kind=kind,
+        department=department,
+        out_of_scope_reason=out_of_scope_reason,
+        on_hold=on_hold,
+        q=q,
+    )
+    used = {k: str(v) for k, v in vars(filters).items() if v is not None}
 
-        def run() -> RecordingPage:
-            with service_of(request).sessions() as session:
-                total, rows = search(
-                    session,
-                    filters,
-                    sort=sort.lstrip("-"),
-                    descending=sort.startswith("-"),
-                    limit=limit,
-                    offset=offset,
-                )
-                audit(
-                    session,
-                    user=user.name,
-                    role=user.role,
-                    action="search",
-                    unique_id=None,
-                    client=_client(request),
-                    detail={"filters": used, "total": total},
-                )
-                session.commit()
-                return RecordingPage(
-                    total=total, items=[RecordingOut(**_out(r, user.role, q)) for r in rows]
-                )
-
-        return await asyncio.to_thread(run)
-
-    def _load(request: Request, unique_id: str) -> Recording:
+    def run() -> RecordingPage:
         with service_of(request).sessions() as session:
-            recording: Recording | None = session.get(Recording, unique_id)
-        if recording is None:
-            raise _not_found(unique_id)
-        return recording
-
-    def _audit(
-        request: Request, name: str, role: str, action: str, uid: str, **detail: Any
-    ) -> None:
-        with service_of(request).sessions() as session:
-            audit(
+            total, rows = search(
                 session,
-                user=name,
-                role=role,
-                action=action,
-                unique_id=uid,
-                client=_client(request),
-                detail=detail,
+                filters,
+                sort=sort.lstrip("-"),
+                descending=sort.startswith("-"),
+                limit=limit,
+                offset=offset,
             )
-            session.commit()
-
-    @api.get("/api/recordings/{unique_id}")
-    async def open_recording(
-        request: Request, unique_id: str, user: Listener, q: str | None = None
-    ) -> RecordingDetail:
-        _feature(request)
-        _checked_id(unique_id)
-        recording = await asyncio.to_thread(_load, request, unique_id)
-        await asyncio.to_thread(_audit, request, user.name, user.role, "open", unique_id)
-        return RecordingDetail(
-            **_out(recording, user.role, q),
-            audio_sha256=recording.audio_sha256,
-            words=[WordOut(**w) for w in recording.words],
-        )
-
-    @api.post("/api/recordings/{unique_id}/ticket")
-    async def audio_ticket(request: Request, unique_id: str, user: Listener) -> Ticket:
-        feature = _feature(request)
-        _checked_id(unique_id)
-        await asyncio.to_thread(_load, request, unique_id)
-        ticket = feature.tickets.issue(user.name, user.role, unique_id)
-        return Ticket(
-            url=f"/api/recordings/{unique_id}/audio?ticket={ticket}",
-            expires_in=feature.tickets.seconds,
-        )
-
-    @api.get("/api/recordings/{unique_id}/audio")
-    async def audio(
-        request: Request,
-        unique_id: str,
-        who: Annotated[tuple[str, str], Depends(audio_listener)],
-        download: bool = False,
-    ) -> FileResponse:
-        feature = _feature(request)
-        _checked_id(unique_id)
-        recording = await asyncio.to_thread(_load, request, unique_id)
-        try:
-            path = feature.store.resolve(recording.audio_path)
-        except RecordingIdError:
-            raise _not_found(unique_id) from None
-        if not path.is_file():
-            raise _not_found(unique_id)
-        action = "download" if download else "stream"
-        await asyncio.to_thread(
-            _audit,
-            request,
-            who[0],
-            who[1],
-            action,
-            unique_id,
-            range=request.headers.get("range", ""),
-        )
-        return FileResponse(
-            path,
-            media_type=MIME_TYPES.get(path.suffix, "application/octet-stream"),
-            filename=path.name if download else None,
-            content_disposition_type="attachment" if download else "inline",
-        )
-
-    def _set_hold(request: Request, unique_id: str, user: User, reason: str | None) -> None:
-        feature = _feature(request)
-        with service_of(request).sessions() as session:
-            recording = session.get(Recording, unique_id)
-            if recording is None:
-                raise _not_found(unique_id)
-            started_at = as_utc(recording.started_at)
-            assert started_at is not None
-            recording.on_hold = reason is not None
-            recording.hold_reason = reason or ""
-            recording.hold_by = user.name if reason is not None else ""
-            sidecar = feature.store.read_sidecar(unique_id, started_at) or {}
-            if sidecar:
-                sidecar["legal_hold"] = (
-                    {"by": user.name, "reason": reason, "at": utcnow().isoformat()}
-                    if reason is not None
-                    else None
-                )
-                feature.store.write_sidecar(unique_id, started_at, sidecar)
             audit(
                 session,
                 user=user.name,
                 role=user.role,
-                action="hold" if reason is not None else "release",
-                unique_id=unique_id,
+                action="search",
+                unique_id=None,
                 client=_client(request),
-                detail={"reason": reason} if reason is not None else {},
+                detail={"filters": used, "total": total},
             )
             session.commit()
+            return RecordingPage(
+                total=total, items=[RecordingOut(**_out(r, user.role, q)) for r in rows]
+            )
 
-    @api.put("/api/recordings/{unique_id}/hold")
-    async def hold(
-        request: Request, unique_id: str, body: HoldIn, user: Listener
-    ) -> dict[str, Any]:
-        _checked_id(unique_id)
-        await asyncio.to_thread(_set_hold, request, unique_id, user, body.reason)
-        return {"unique_id": unique_id, "on_hold": True, "reason": body.reason}
+    return await asyncio.to_thread(run)
 
-    @api.delete("/api/recordings/{unique_id}/hold")
-    async def release(request: Request, unique_id: str, user: Listener) -> dict[str, Any]:
-        _checked_id(unique_id)
-        await asyncio.to_thread(_set_hold, request, unique_id, user, None)
-        return {"unique_id": unique_id, "on_hold": False}
 
-    @api.get("/api/recordings-audit")
-    async def audit_log(
-        request: Request,
-        user: Admin,
-        unique_id: Annotated[str | None, Query(max_length=64)] = None,
-        user_name: Annotated[str | None, Query(alias="user", max_length=64)] = None,
-        action: Annotated[str | None, Query(max_length=16)] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> AuditPage:
-        def run() -> AuditPage:
-            query = select(RecordingAudit)
-            if unique_id:
-                query = query.where(RecordingAudit.unique_id == unique_id)
-            if user_name:
-                query = query.where(RecordingAudit.user_name == user_name)
-            if action:
-                query = query.where(RecordingAudit.action == action)
-            with service_of(request).sessions() as session:
-                total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-                rows = session.scalars(
-                    query.order_by(RecordingAudit.id.desc()).limit(limit).offset(offset)
-                ).all()
-                return AuditPage(
-                    total=total,
-                    items=[
-                        AuditOut(
-                            id=r.id,
-                            at=as_utc(r.at) or r.at,
-                            user=r.user_name,
-                            role=r.role,
-                            action=r.action,
-                            unique_id=r.unique_id,
-                            client=r.client,
-                            detail=r.detail,
-                        )
-                        for r in rows
-                    ],
-                )
+def _load(request: Request, unique_id: str) -> Recording:
+    with service_of(request).sessions() as session:
+        recording: Recording | None = session.get(Recording, unique_id)
+    if recording is None:
+        raise _not_found(unique_id)
+    return recording
 
-        return await asyncio.to_thread(run)
 
-    return api
+def _audit(request: Request, name: str, role: str, action: str, uid: str, **detail: Any) -> None:
+    with service_of(request).sessions() as session:
+        audit(
+            session,
+            user=name,
+            role=role,
+            action=action,
+            unique_id=uid,
+            client=_client(request),
+            detail=detail,
+        )
+        session.commit()
+
+
+@router.get("/api/recordings/{unique_id}")
+async def open_recording(
+    request: Request, unique_id: str, user: Listener, q: str | None = None
+) -> RecordingDetail:
+    _feature(request)
+    _checked_id(unique_id)
+    recording = await asyncio.to_thread(_load, request, unique_id)
+    await asyncio.to_thread(_audit, request, user.name, user.role, "open", unique_id)
+    return RecordingDetail(
+        **_out(recording, user.role, q),
+        audio_sha256=recording.audio_sha256,
+        words=[WordOut(**w) for w in recording.words],
+    )
+
+
+@router.post("/api/recordings/{unique_id}/ticket")
+async def audio_ticket(request: Request, unique_id: str, user: Listener) -> Ticket:
+    feature = _feature(request)
+    _checked_id(unique_id)
+    await asyncio.to_thread(_load, request, unique_id)
+    ticket = feature.tickets.issue(user.name, user.role, unique_id)
+    return Ticket(
+        url=f"/api/recordings/{unique_id}/audio?ticket={ticket}",
+        expires_in=feature.tickets.seconds,
+    )
+
+
+@router.get("/api/recordings/{unique_id}/audio")
+async def audio(
+    request: Request,
+    unique_id: str,
+    who: Annotated[tuple[str, str], Depends(audio_listener)],
+    download: bool = False,
+) -> FileResponse:
+    feature = _feature(request)
+    _checked_id(unique_id)
+    recording = await asyncio.to_thread(_load, request, unique_id)
+    try:
+        path = feature.store.resolve(recording.audio_path)
+    except RecordingIdError:
+        raise _not_found(unique_id) from None
+    if not path.is_file():
+        raise _not_found(unique_id)
+    action = "download" if download else "stream"
+    await asyncio.to_thread(
+        _audit,
+        request,
+        who[0],
+        who[1],
+        action,
+        unique_id,
+        range=request.headers.get("range", ""),
+    )
+    return FileResponse(
+        path,
+        media_type=MIME_TYPES.get(path.suffix, "application/octet-stream"),
+        filename=path.name if download else None,
+        content_disposition_type="attachment" if download else "inline",
+    )
+
+
+def _set_hold(request: Request, unique_id: str, user: User, reason: str | None) -> None:
+    feature = _feature(request)
+    with service_of(request).sessions() as session:
+        recording = session.get(Recording, unique_id)
+        if recording is None:
+            raise _not_found(unique_id)
+        started_at = as_utc(recording.started_at)
+        assert started_at is not None
+        recording.on_hold = reason is not None
+        recording.hold_reason = reason or ""
+        recording.hold_by = user.name if reason is not None else ""
+        sidecar = feature.store.read_sidecar(unique_id, started_at) or {}
+        if sidecar:
+            sidecar["legal_hold"] = (
+                {"by": user.name, "reason": reason, "at": utcnow().isoformat()}
+                if reason is not None
+                else None
+            )
+            feature.store.write_sidecar(unique_id, started_at, sidecar)
+        audit(
+            session,
+            user=user.name,
+            role=user.role,
+            action="hold" if reason is not None else "release",
+            unique_id=unique_id,
+            client=_client(request),
+            detail={"reason": reason} if reason is not None else {},
+        )
+        session.commit()
+
+
+@router.put("/api/recordings/{unique_id}/hold")
+async def hold(request: Request, unique_id: str, body: HoldIn, user: Listener) -> dict[str, Any]:
+    _checked_id(unique_id)
+    await asyncio.to_thread(_set_hold, request, unique_id, user, body.reason)
+    return {"unique_id": unique_id, "on_hold": True, "reason": body.reason}
+
+
+@router.delete("/api/recordings/{unique_id}/hold")
+async def release(request: Request, unique_id: str, user: Listener) -> dict[str, Any]:
+    _checked_id(unique_id)
+    await asyncio.to_thread(_set_hold, request, unique_id, user, None)
+    return {"unique_id": unique_id, "on_hold": False}
+
+
+@router.get("/api/recordings-audit")
+async def audit_log(
+    request: Request,
+    user: Admin,
+    unique_id: Annotated[str | None, Query(max_length=64)] = None,
+    user_name: Annotated[str | None, Query(alias="user", max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AuditPage:
+    def run() -> AuditPage:
+        query = select(RecordingAudit)
+        if unique_id:
+            query = query.where(RecordingAudit.unique_id == unique_id)
+        if user_name:
+            query = query.where(RecordingAudit.user_name == user_name)
+        if action:
+            query = query.where(RecordingAudit.action == action)
+        with service_of(request).sessions() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(
+                query.order_by(RecordingAudit.id.desc()).limit(limit).offset(offset)
+            ).all()
+            return AuditPage(
+                total=total,
+                items=[
+                    AuditOut(
+                        id=r.id,
+                        at=as_utc(r.at) or r.at,
+                        user=r.user_name,
+                        role=r.role,
+                        action=r.action,
+                        unique_id=r.unique_id,
+                        client=r.client,
+                        detail=r.detail,
+                    )
+                    for r in rows
+                ],
+            )
+
+    return await asyncio.to_thread(run)
