@@ -238,7 +238,7 @@ class Service:
         from hotline.recordings import api as api_recordings
         from hotline.roster import api as api_roster
 
-        return [calls_api.router, api_recordings.router, api_ivr.router, api_roster.router()]
+        return [calls_api.router, api_recordings.router, api_ivr.router, api_roster.router]
 
     def health(self) -> dict[str, bool]:
         return {"ami": self.ami.connected, "database": db.ping(self.engine)}

@@ -16,6 +16,7 @@ from hotline.web.deps import Role, require, service_of
 from routing.roster import GROUPS, SHIFT_DAYS, SKILLS, Operator, RosterError
 from telephony.ami_client import AMIError
 
+router = APIRouter(prefix="/api/roster", tags=["roster"])
 Supervisor = Annotated[User, require(Role.supervisor)]
 
 
@@ -87,217 +88,223 @@ def _http(exc: RosterError) -> HTTPException:
     return HTTPException(code, {"error": exc.error_id, "message": str(exc)})
 
 
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/roster", tags=["roster"])
+def _store(request: Request) -> Any:
+    return service_of(request).routing.store
 
-    def store(request: Request) -> Any:
-        return service_of(request).routing.store
 
-    async def run(fn: Any, *args: Any) -> Any:
-        try:
-            return await asyncio.to_thread(fn, *args)
-        except RosterError as exc:
-            raise _http(exc) from None
+async def _run(fn: Any, *args: Any) -> Any:
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except RosterError as exc:
+        raise _http(exc) from None
 
-    # ---- operators -----------------------------------------------------------------------
-    @api.get("/operators")
-    async def list_operators(request: Request, _: Supervisor) -> list[dict[str, Any]]:
-        rows = await run(store(request).operators)
-        return [
-            {
-                "extension": r.extension,
-                "name": r.name,
-                "group": r.group,
-                "skills": r.skills,
-                "active": r.active,
-            }
-            for r in rows
-        ]
 
-    @api.put("/operators/{extension}")
-    async def put_operator(
-        extension: str, body: OperatorIn, request: Request, _: Supervisor
-    ) -> dict[str, str]:
-        try:
-            op = Operator(extension, body.name, body.group, frozenset(body.skills))  # type: ignore[arg-type]
-        except RosterError as exc:
-            raise _http(exc) from None
-        await run(store(request).put_operator, op, body.active)
-        return {"extension": extension}
-
-    @api.delete("/operators/{extension}", status_code=204)
-    async def delete_operator(extension: str, request: Request, _: Supervisor) -> None:
-        await run(store(request).delete_operator, extension)
-
-    # ---- shifts --------------------------------------------------------------------------
-    @api.get("/shifts")
-    async def list_shifts(request: Request, _: Supervisor) -> list[dict[str, Any]]:
-        rows = await run(store(request).shifts)
-        return [
-            {
-                "name": r.name,
-                "start": r.start.strftime("%H:%M"),
-                "end": r.end.strftime("%H:%M"),
-                "days": r.days,
-                "overnight": r.end <= r.start,
-            }
-            for r in rows
-        ]
-
-    @api.put("/shifts/{name}")
-    async def put_shift(
-        name: str, body: ShiftIn, request: Request, _: Supervisor
-    ) -> dict[str, str]:
-        if body.days not in SHIFT_DAYS:
-            raise HTTPException(422, f"days must be one of {', '.join(SHIFT_DAYS)}")
-        try:
-            shift = shift_from_fields(name, body.start, body.end, body.days)
-        except RosterError as exc:
-            raise _http(exc) from None
-        await run(store(request).put_shift, shift)
-        return {"name": name}
-
-    @api.delete("/shifts/{name}", status_code=204)
-    async def delete_shift(name: str, request: Request, _: Supervisor) -> None:
-        await run(store(request).delete_shift, name)
-
-    # ---- assignments ---------------------------------------------------------------------
-    @api.get("/assignments")
-    async def list_assignments(
-        request: Request,
-        _: Supervisor,
-        start: Annotated[date, Query(alias="from")],
-        end: Annotated[date, Query(alias="to", description="exclusive")],
-    ) -> list[dict[str, Any]]:
-        rows = await run(store(request).assignments, start, end)
-        return [
-            {"id": r.id, "day": r.day.isoformat(), "shift": r.shift, "extension": r.extension}
-            for r in rows
-        ]
-
-    @api.post("/assignments", status_code=201)
-    async def add_assignment(body: AssignmentIn, request: Request, _: Supervisor) -> dict[str, Any]:
-        row = await run(store(request).add_assignment, body.day, body.shift, body.extension)
-        return {"id": row.id}
-
-    @api.delete("/assignments/{assignment_id}", status_code=204)
-    async def delete_assignment(assignment_id: int, request: Request, _: Supervisor) -> None:
-        await run(store(request).delete_assignment, assignment_id)
-
-    @api.post("/import")
-    async def import_month(
-        request: Request,
-        _: Supervisor,
-        month: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$")],
-        csv_text: Annotated[str, Body(media_type="text/csv")],
-    ) -> dict[str, Any]:
-        """Replace a month's assignments with a CSV (date,shift,extension). Any bad row: 422
-        with every bad row listed, and nothing is imported."""
-        try:
-            count = await asyncio.to_thread(store(request).import_csv, csv_text, month)
-        except RosterImportError as exc:
-            raise HTTPException(
-                422,
-                {
-                    "error": "bad_rows",
-                    "message": "nothing imported",
-                    "rows": [e.to_dict() for e in exc.errors],
-                },
-            ) from None
-        except RosterError as exc:
-            raise _http(exc) from None
-        return {"month": month, "imported": count}
-
-    # ---- calendar ------------------------------------------------------------------------
-    @api.get("/calendar")
-    async def list_calendar(request: Request, _: Supervisor) -> list[dict[str, str]]:
-        rows = await run(store(request).calendar)
-        return [{"day": r.day.isoformat(), "kind": r.kind, "note": r.note} for r in rows]
-
-    @api.put("/calendar/{day}")
-    async def put_day(
-        day: date, body: CalendarDayIn, request: Request, _: Supervisor
-    ) -> dict[str, str]:
-        await run(store(request).put_calendar_day, day, body.kind, body.note)
-        return {"day": day.isoformat(), "kind": body.kind}
-
-    @api.delete("/calendar/{day}", status_code=204)
-    async def delete_day(day: date, request: Request, _: Supervisor) -> None:
-        await run(store(request).delete_calendar_day, day)
-
-    # ---- on duty and queues --------------------------------------------------------------
-    @api.get("/on-duty")
-    async def on_duty(
-        request: Request, _: Supervisor, at: datetime | None = None
-    ) -> dict[str, Any]:
-        feature = service_of(request).routing
-        moment = at or feature.now()
-        if moment.tzinfo is None:
-            raise HTTPException(422, "at needs a time zone offset, e.g. 2026-12-01T10:00+08:00")
-        roster = await run(store(request).roster)
-        return {
-            "at": moment.isoformat(),
-            "operators": [
-                {
-                    "extension": d.operator.extension,
-                    "name": d.operator.name,
-                    "group": d.operator.group,
-                    "skills": sorted(d.operator.skills),
-                    "shift": d.shift,
-                    "until": d.until.isoformat(),
-                }
-                for d in roster.on_duty(moment)
-            ],
+# ---- operators -----------------------------------------------------------------------
+@router.get("/operators")
+async def list_operators(request: Request, _: Supervisor) -> list[dict[str, Any]]:
+    rows = await _run(_store(request).operators)
+    return [
+        {
+            "extension": r.extension,
+            "name": r.name,
+            "group": r.group,
+            "skills": r.skills,
+            "active": r.active,
         }
+        for r in rows
+    ]
 
-    @api.get("/queues")
-    async def queues(request: Request, _: Supervisor) -> dict[str, Any]:
-        sync = service_of(request).routing.queue_sync
-        try:
-            actual = await sync.membership()
-        except AMIError as exc:
-            raise HTTPException(503, f"Asterisk is not reachable: {exc}") from None
-        wanted = sync.desired()
-        return {"asterisk": actual, "roster": {q: sorted(e) for q, e in wanted.items()}}
 
-    @api.post("/queues/sync")
-    async def sync_now(request: Request, _: Supervisor) -> dict[str, Any]:
-        try:
-            report = await service_of(request).routing.queue_sync.sync()
-        except AMIError as exc:
-            raise HTTPException(503, f"Asterisk is not reachable: {exc}") from None
-        result: dict[str, Any] = report.to_dict()
-        return result
+@router.put("/operators/{extension}")
+async def put_operator(
+    extension: str, body: OperatorIn, request: Request, _: Supervisor
+) -> dict[str, str]:
+    try:
+        op = Operator(extension, body.name, body.group, frozenset(body.skills))  # type: ignore[arg-type]
+    except RosterError as exc:
+        raise _http(exc) from None
+    await _run(_store(request).put_operator, op, body.active)
+    return {"extension": extension}
 
-    @api.post("/operators/{extension}/pause")
-    async def pause(
-        extension: str, body: PauseIn, request: Request, _: Supervisor
-    ) -> dict[str, Any]:
-        if not extension.isdigit():
-            raise HTTPException(422, "extension must be digits")
-        try:
-            await service_of(request).routing.queue_sync.set_paused(
-                extension, body.paused, body.reason
-            )
-        except AMIError as exc:
-            raise HTTPException(503, f"Asterisk is not reachable: {exc}") from None
-        return {"extension": extension, "paused": body.paused}
 
-    @api.get("/decisions/{unique_id}")
-    async def decision(unique_id: str, request: Request, _: Supervisor) -> dict[str, Any]:
-        row = await run(store(request).decision_of, unique_id)
-        if row is None:
-            raise HTTPException(404, f"no routing decision for call {unique_id!r}")
-        return {
-            "unique_id": row.unique_id,
-            "queue": row.queue,
-            "wanted": row.wanted,
-            "priority": row.priority,
-            "rule": row.rule,
-            "explanation": row.explanation,
-            "tags": row.tags,
-            "classification": row.classification,
-            "decision_ms": row.decision_ms,
+@router.delete("/operators/{extension}", status_code=204)
+async def delete_operator(extension: str, request: Request, _: Supervisor) -> None:
+    await _run(_store(request).delete_operator, extension)
+
+
+# ---- shifts --------------------------------------------------------------------------
+@router.get("/shifts")
+async def list_shifts(request: Request, _: Supervisor) -> list[dict[str, Any]]:
+    rows = await _run(_store(request).shifts)
+    return [
+        {
+            "name": r.name,
+            "start": r.start.strftime("%H:%M"),
+            "end": r.end.strftime("%H:%M"),
+            "days": r.days,
+            "overnight": r.end <= r.start,
         }
+        for r in rows
+    ]
 
-    return api
+
+@router.put("/shifts/{name}")
+async def put_shift(name: str, body: ShiftIn, request: Request, _: Supervisor) -> dict[str, str]:
+    if body.days not in SHIFT_DAYS:
+        raise HTTPException(422, f"days must be one of {', '.join(SHIFT_DAYS)}")
+    try:
+        shift = shift_from_fields(name, body.start, body.end, body.days)
+    except RosterError as exc:
+        raise _http(exc) from None
+    await _run(_store(request).put_shift, shift)
+    return {"name": name}
+
+
+@router.delete("/shifts/{name}", status_code=204)
+async def delete_shift(name: str, request: Request, _: Supervisor) -> None:
+    await _run(_store(request).delete_shift, name)
+
+
+# ---- assignments ---------------------------------------------------------------------
+@router.get("/assignments")
+async def list_assignments(
+    request: Request,
+    _: Supervisor,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to", description="exclusive")],
+) -> list[dict[str, Any]]:
+    rows = await _run(_store(request).assignments, start, end)
+    return [
+        {"id": r.id, "day": r.day.isoformat(), "shift": r.shift, "extension": r.extension}
+        for r in rows
+    ]
+
+
+@router.post("/assignments", status_code=201)
+async def add_assignment(body: AssignmentIn, request: Request, _: Supervisor) -> dict[str, Any]:
+    row = await _run(_store(request).add_assignment, body.day, body.shift, body.extension)
+    return {"id": row.id}
+
+
+@router.delete("/assignments/{assignment_id}", status_code=204)
+async def delete_assignment(assignment_id: int, request: Request, _: Supervisor) -> None:
+    await _run(_store(request).delete_assignment, assignment_id)
+
+
+@router.post("/import")
+async def import_month(
+    request: Request,
+    _: Supervisor,
+    month: Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$")],
+    csv_text: Annotated[str, Body(media_type="text/csv")],
+) -> dict[str, Any]:
+    """Replace a month's assignments with a CSV (date,shift,extension). Any bad row: 422
+    with every bad row listed, and nothing is imported."""
+    try:
+        count = await asyncio.to_thread(_store(request).import_csv, csv_text, month)
+    except RosterImportError as exc:
+        raise HTTPException(
+            422,
+            {
+                "error": "bad_rows",
+                "message": "nothing imported",
+                "rows": [e.to_dict() for e in exc.errors],
+            },
+        ) from None
+    except RosterError as exc:
+        raise _http(exc) from None
+    return {"month": month, "imported": count}
+
+
+# ---- calendar ------------------------------------------------------------------------
+@router.get("/calendar")
+async def list_calendar(request: Request, _: Supervisor) -> list[dict[str, str]]:
+    rows = await _run(_store(request).calendar)
+    return [{"day": r.day.isoformat(), "kind": r.kind, "note": r.note} for r in rows]
+
+
+@router.put("/calendar/{day}")
+async def put_day(
+    day: date, body: CalendarDayIn, request: Request, _: Supervisor
+) -> dict[str, str]:
+    await _run(_store(request).put_calendar_day, day, body.kind, body.note)
+    return {"day": day.isoformat(), "kind": body.kind}
+
+
+@router.delete("/calendar/{day}", status_code=204)
+async def delete_day(day: date, request: Request, _: Supervisor) -> None:
+    await _run(_store(request).delete_calendar_day, day)
+
+
+# ---- on duty and queues --------------------------------------------------------------
+@router.get("/on-duty")
+async def on_duty(request: Request, _: Supervisor, at: datetime | None = None) -> dict[str, Any]:
+    feature = service_of(request).routing
+    moment = at or feature.now()
+    if moment.tzinfo is None:
+        raise HTTPException(422, "at needs a time zone offset, e.g. 2026-12-01T10:00+08:00")
+    roster = await _run(_store(request).roster)
+    return {
+        "at": moment.isoformat(),
+        "operators": [
+            {
+                "extension": d.operator.extension,
+                "name": d.operator.name,
+                "group": d.operator.group,
+                "skills": sorted(d.operator.skills),
+                "shift": d.shift,
+                "until": d.until.isoformat(),
+            }
+            for d in roster.on_duty(moment)
+        ],
+    }
+
+
+@router.get("/queues")
+async def queues(request: Request, _: Supervisor) -> dict[str, Any]:
+    sync = service_of(request).routing.queue_sync
+    try:
+        actual = await sync.membership()
+    except AMIError as exc:
+        raise HTTPException(503, f"Asterisk is not reachable: {exc}") from None
+    wanted = sync.desired()
+    return {"asterisk": actual, "roster": {q: sorted(e) for q, e in wanted.items()}}
+
+
+@router.post("/queues/sync")
+async def sync_now(request: Request, _: Supervisor) -> dict[str, Any]:
+    try:
+        report = await service_of(request).routing.queue_sync.sync()
+    except AMIError as exc:
+        raise HTTPException(503, f"Asterisk is not reachable: {exc}") from None
+    result: dict[str, Any] = report.to_dict()
+    return result
+
+
+@router.post("/operators/{extension}/pause")
+async def pause(extension: str, body: PauseIn, request: Request, _: Supervisor) -> dict[str, Any]:
+    if not extension.isdigit():
+        raise HTTPException(422, "extension must be digits")
+    try:
+        await service_of(request).routing.queue_sync.set_paused(extension, body.paused, body.reason)
+    except AMIError as exc:
+        raise HTTPException(503, f"Asterisk is not reachable: {exc}") from None
+    return {"extension": extension, "paused": body.paused}
+
+
+@router.get("/decisions/{unique_id}")
+async def decision(unique_id: str, request: Request, _: Supervisor) -> dict[str, Any]:
+    row = await _run(_store(request).decision_of, unique_id)
+    if row is None:
+        raise HTTPException(404, f"no routing decision for call {unique_id!r}")
+    return {
+        "unique_id": row.unique_id,
+        "queue": row.queue,
+        "wanted": row.wanted,
+        "priority": row.priority,
+        "rule": row.rule,
+        "explanation": row.explanation,
+        "tags": row.tags,
+        "classification": row.classification,
+        "decision_ms": row.decision_ms,
+    }
