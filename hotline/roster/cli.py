@@ -22,10 +22,10 @@ app = typer.Typer(help="Shift rosters: import a month, who is on duty.")
 
 def _store() -> RosterStore:
     from hotline.core import db
-    from hotline.core.settings import load_settings
+    from hotline.core.cli import settings_or_exit
     from hotline.roster.store import RosterStore
 
-    settings = load_settings()
+    settings = settings_or_exit()
     db.upgrade(settings.database_url)
     return RosterStore(db.session_factory(db.make_engine(settings.database_url)), settings.timezone)
 
