@@ -60,23 +60,69 @@ def sandbox_status() -> None:
 
 @app.command("call")
 def sandbox_call(
-    digits: Annotated[str, typer.Option(help="DTMF digits the caller sends")] = "1",
+    keys: Annotated[
+        str,
+        typer.Option(
+            help="Keys the caller presses, one in each menu as it starts listening "
+            "(default 12: Mandarin, then a personal request, which goes to intake)."
+        ),
+    ] = "12",
     number: Annotated[str, typer.Option(help="caller's number")] = "13800138000",
     name: Annotated[str, typer.Option(help="caller's name")] = "张三",
-    delay: Annotated[float, typer.Option(help="seconds before the digits")] = 2.0,
-    hold: Annotated[float, typer.Option(help="seconds on the line afterwards")] = 5.0,
+    hold: Annotated[
+        float, typer.Option(help="seconds the caller waits in the queue, then hangs up")
+    ] = 5.0,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for a queue")] = 120.0,
 ) -> None:
-    """Have the carrier place a real SIP call to 12345, as a citizen would."""
+    """Have the carrier place a real SIP call to 12345 and walk the menu as a citizen would.
+
+    Each key is sent when a menu starts listening (the hotline Asterisk's AMI tells when),
+    so none is lost in the greeting, however long the prompts. Exits 1 when the call
+    reaches no queue."""
     from hotline.devtools.carrier import Carrier
+    from hotline.devtools.menu_caller import MenuCall, call_through_menu, hang_up
+    from telephony.ami_client import AMIClient, AMIError
 
     settings = settings_or_exit()
 
-    async def place() -> None:
-        async with Carrier.from_settings(settings) as carrier:
-            await carrier.call(number=number, name=name, digits=digits, delay=delay, hold=hold)
+    async def place() -> MenuCall:
+        hotline = AMIClient(
+            settings.ami_host,
+            settings.ami_port,
+            settings.ami_user,
+            settings.ami_secret,
+            name="hotline",
+            timeout=10,
+        )
+        await hotline.connect()
+        try:
+            async with Carrier.from_settings(settings) as carrier:
+                call = await call_through_menu(
+                    carrier,
+                    hotline,
+                    number=number,
+                    name=name,
+                    keys=keys,
+                    timeout=timeout,
+                    on_progress=lambda message: err.print(f"carrier: {message}"),
+                )
+                if call.queue is not None:
+                    await asyncio.sleep(hold)
+                await hang_up(carrier, call)
+                return call
+        finally:
+            await hotline.close()
 
-    asyncio.run(place())
-    err.print(f"carrier: calling 12345 from {name} <{number}>, sending {digits!r}")
+    try:
+        call = asyncio.run(place())
+    except AMIError as exc:
+        err.print(f"[red]error:[/red] {exc} (is the sandbox up? `hotline sandbox up`)")
+        raise typer.Exit(1) from None
+    if call.queue is None:
+        what = "ended" if call.ended else f"was in no queue after {timeout:g} s"
+        err.print(f"[red]the call {what}[/red] (keys pressed: {''.join(call.pressed) or '-'})")
+        raise typer.Exit(1)
+    err.print(f"carrier: hung up after {hold:g} s in queue {call.queue}")
 
 
 def _print_status(box: Sandbox) -> None:

@@ -4,6 +4,10 @@ and the call reaches a queue."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -51,6 +55,27 @@ async def test_keys_pressed_as_each_menu_listens_reach_a_queue(
     assert [s["digits"] for s in record.path if s["step"] == "input"] == ["1", "2"]
     assert "set-personal" in [s["node"] for s in record.path if s["step"] == "node"]
     assert record.outcome == "routed" and record.caller_name == "张三"
+
+
+async def test_the_sandbox_call_command_of_the_quick_start(start_service) -> None:
+    """`hotline sandbox call` as the README shows it (bar the number), run as a command
+    against a running controller: it reports the queue and exits 0."""
+    service = await start_service()
+    command = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "hotline"),
+        *("sandbox", "call", "--name", "张三", "--number", "13800138011", "--hold", "0"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(command.communicate(), 180)
+    output = out.decode(errors="replace")
+    assert command.returncode == 0, output
+    assert "pressing 1" in output and "pressing 2" in output
+    assert "joined queue intake" in output
+    await wait_for(lambda: ended(service, "13800138011"), 30, "the call's record to be closed")
+    record = call_of(service, "13800138011")
+    assert record is not None
+    assert [s["digits"] for s in record.path if s["step"] == "input"] == ["1", "2"]
 
 
 def test_menu_prompt_names_the_sound_of_get_data() -> None:
