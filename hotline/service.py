@@ -19,6 +19,7 @@ from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_m
 from asr.model import default_model_path
 from hotline.calls.store import CallLog, CallRecord
 from hotline.core import db
+from hotline.core.auth import FailureLimiter
 from hotline.core.metrics import Metrics
 from hotline.core.settings import Settings
 from hotline.ivr.ports import IvrRouter
@@ -54,6 +55,8 @@ class Service:
         self.engine = db.make_engine(settings.database_url)
         self.sessions = db.session_factory(self.engine)
         self.metrics = Metrics()
+        #: refused API tokens per client address (the web layer answers 429 past the limit)
+        self.auth_failures = FailureLimiter(settings.auth_failures_per_minute, 60.0)
         self.call_log = CallLog(self.sessions)
         self.ami = AMIClient(
             settings.ami_host,

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     emergency_numbers: dict[str, str] = Field(
         default_factory=lambda: {n: n for n in ("110", "119", "120", "122")}
     )
+    # API tokens: days a new token lasts (`hotline users create --days` overrides), and refused
+    # tokens allowed per client address per minute before 429 (in memory, per process).
+    token_days: int = Field(90, ge=1, le=3650)
+    auth_failures_per_minute: int = Field(10, ge=1, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 

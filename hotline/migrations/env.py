@@ -18,8 +18,9 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url
-    engine = make_engine(url)
-    engine.pool = pool.NullPool(engine.pool._creator)  # no connection left open afterwards
+    # No connection left open afterwards. (A pool swapped in after the engine is made would
+    # skip the dialect's first-connect set-up, which batch migrations on SQLite need.)
+    engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
