@@ -1,4 +1,5 @@
-"""`/api/calls`: the call log, for admins, supervisors and ops (numbers masked for ops)."""
+"""`/api/calls`: the call log, for admins, supervisors and ops. What a role sees of the caller
+(number, name, words, keys in the path) is `hotline.core.privacy`'s rule."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from hotline.calls.tables import Call
-from hotline.core.auth import Role, User, mask_number
+from hotline.core.auth import Role, User
+from hotline.core.privacy import View
 from hotline.web.deps import require, service_of
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
@@ -36,17 +38,17 @@ class CallPage(BaseModel):
 
 
 def call_out(call: Call, user: User) -> CallOut:
-    sees_numbers = user.role in (Role.admin, Role.supervisor)
+    view = View.for_role(user.role)
     return CallOut(
         unique_id=call.unique_id,
-        caller_number=call.caller_number if sees_numbers else mask_number(call.caller_number),
-        caller_name=call.caller_name if sees_numbers else "",
+        caller_number=view.number(call.caller_number),
+        caller_name=view.name(call.caller_name),
         called_number=call.called_number,
         started_at=call.started_at,
         answered_at=call.answered_at,
         ended_at=call.ended_at,
         outcome=call.outcome,
-        path=call.path,
+        path=view.path(call.path or []),
     )
 
 

@@ -19,8 +19,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from hotline.core.auth import User, mask_number, user_for_token
+from hotline.core.auth import User, user_for_token
 from hotline.core.db import utcnow
+from hotline.core.privacy import View
 from hotline.recordings.feature import RecordingsFeature
 from hotline.recordings.store import SORTS, SearchFilters, audit, search
 from hotline.recordings.tables import Recording, RecordingAudit, as_utc
@@ -128,8 +129,8 @@ def _not_found(unique_id: str) -> HTTPException:
 
 
 def shown_number(role: str, number: str) -> str:
-    """Full numbers for supervisors and admins, masked (138****0000) for anyone else."""
-    return number if role in LISTENERS else mask_number(number)
+    """The number as `role` sees it (`hotline.core.privacy`): full, or masked (138****0000)."""
+    return View.for_role(role).number(number)
 
 
 def _hits(words: list[dict[str, Any]], query: str | None) -> list[WordOut]:
@@ -145,13 +146,14 @@ def _hits(words: list[dict[str, Any]], query: str | None) -> list[WordOut]:
 
 
 def _out(recording: Recording, role: str, query: str | None = None) -> dict[str, Any]:
+    view = View.for_role(role)
     return {
         "unique_id": recording.unique_id,
         "started_at": as_utc(recording.started_at),
         "ended_at": as_utc(recording.ended_at),
         "duration": recording.duration,
-        "caller_number": shown_number(role, recording.caller_number),
-        "caller_name": recording.caller_name if role in LISTENERS else "",
+        "caller_number": view.number(recording.caller_number),
+        "caller_name": view.name(recording.caller_name),
         "called_number": recording.called_number,
         "operator": recording.operator,
         "group": recording.group,
@@ -164,10 +166,10 @@ def _out(recording: Recording, role: str, query: str | None = None) -> dict[str,
         "hold_reason": recording.hold_reason,
         "hold_by": recording.hold_by,
         "transcribed": recording.transcribed,
-        "transcript": recording.transcript,
+        "transcript": view.words(recording.transcript),
         "audio_format": recording.audio_format,
         "audio_bytes": recording.audio_bytes,
-        "hits": _hits(recording.words, query),
+        "hits": _hits(view.word_list(recording.words), query),
     }
 
 
@@ -303,7 +305,7 @@ async def open_recording(
     return RecordingDetail(
         **_out(recording, user.role, q),
         audio_sha256=recording.audio_sha256,
-        words=[WordOut(**w) for w in recording.words],
+        words=[WordOut(**w) for w in View.for_role(user.role).word_list(recording.words)],
     )
 
 

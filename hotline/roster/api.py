@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 
 from hotline.core.auth import User
+from hotline.core.privacy import View
 from hotline.roster.store import NotFound, RosterImportError, shift_from_fields
 from hotline.web.deps import Role, require, service_of
 from routing.roster import GROUPS, SHIFT_DAYS, SKILLS, Operator, RosterError
@@ -293,18 +294,19 @@ async def pause(extension: str, body: PauseIn, request: Request, _: Supervisor) 
 
 
 @router.get("/decisions/{unique_id}")
-async def decision(unique_id: str, request: Request, _: Supervisor) -> dict[str, Any]:
+async def decision(unique_id: str, request: Request, user: Supervisor) -> dict[str, Any]:
     row = await _run(_store(request).decision_of, unique_id)
     if row is None:
         raise HTTPException(404, f"no routing decision for call {unique_id!r}")
+    view = View.for_role(user.role)
     return {
         "unique_id": row.unique_id,
         "queue": row.queue,
         "wanted": row.wanted,
         "priority": row.priority,
         "rule": row.rule,
-        "explanation": row.explanation,
+        "explanation": view.words(row.explanation),
         "tags": row.tags,
-        "classification": row.classification,
+        "classification": view.classification(row.classification),
         "decision_ms": row.decision_ms,
     }
