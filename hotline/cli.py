@@ -7,6 +7,8 @@ added without a name (core, classify) bring top-level commands (`hotline serve`,
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from hotline.bench import cli as bench
@@ -36,5 +38,11 @@ app.add_typer(roster.app, name="roster")
 app.add_typer(ivr.app, name="ivr")
 
 
+#: files the controller and its commands make (the database, recordings, exports) are its
+#: user's alone; what Asterisk must read is given its mode where it is written
+PRIVATE_UMASK = 0o077
+
+
 def main() -> None:
+    os.umask(PRIVATE_UMASK)
     app()

@@ -7,6 +7,7 @@ finished once they have not changed for a while.
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 import warnings
@@ -95,6 +96,7 @@ def transcode(source: Path, dest: Path, archive_format: str, bitrate: str) -> No
     except Exception as exc:
         partial.unlink(missing_ok=True)
         raise MediaError(f"{source}: cannot encode as {archive_format} ({exc})") from exc
+    os.chmod(partial, 0o600)  # a recording: the controller's user only
     partial.replace(dest)
 
 

@@ -7,6 +7,9 @@ legal hold), so the search index can be rebuilt from the store alone.
 Every path is built from a checked id and a date, then checked again to lie inside the root.
 Moves are written so that a crash at any point can be repeated: copy to a temporary name,
 flush, rename into place, then delete the source.
+
+Recordings are personal data: folders the store makes are 0700 and its files 0600, whatever
+the process's umask.
 """
 
 from __future__ import annotations
@@ -86,10 +89,17 @@ class RecordingStore:
         return resolved
 
     # ---- files -------------------------------------------------------------------------
+    def make_folder(self, folder: Path) -> None:
+        """Make `folder` and any of its parents that are missing, each 0700."""
+        missing = [p for p in (folder, *folder.parents) if not p.exists()]
+        for path in reversed(missing):
+            path.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(path, 0o700)
+
     def take(self, source: Path, dest: Path) -> None:
         """Move `source` to `dest` (inside the store), safe to repeat after a crash:
         a copy that reached `dest` is kept and the source then removed."""
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.make_folder(dest.parent)
         if not source.exists():
             if dest.exists():
                 return  # moved before a restart
@@ -99,6 +109,7 @@ class RecordingStore:
             return
         partial = dest.with_name(dest.name + ".part")
         shutil.copyfile(source, partial)
+        os.chmod(partial, 0o600)
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, dest)
@@ -107,10 +118,14 @@ class RecordingStore:
 
     def write_sidecar(self, unique_id: str, started_at: datetime, data: dict[str, Any]) -> Path:
         path = self.path(unique_id, started_at, SIDECAR)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.make_folder(path.parent)
         partial = path.with_name(path.name + ".part")
-        partial.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), "utf-8")
-        with open(partial, "rb") as handle:
+        text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(text)
+            handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, path)
         return path

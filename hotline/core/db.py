@@ -5,10 +5,14 @@ Each feature keeps its tables in its own `tables.py` on this `Base` (see docs/ar
 SQLite (a file under the state directory) is the embedded default; a PostgreSQL URL
 (``postgresql+psycopg://...``) is accepted as is. The schema is only ever created by Alembic
 migrations (`upgrade`), never by ``create_all``.
+
+The SQLite file holds callers' numbers: it is created 0600 in a folder created 0700 (SQLite
+gives its WAL and shared-memory files the database file's mode).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,9 +31,24 @@ class Base(DeclarativeBase):
     pass
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Make `path`'s folder (0700, when it has to be made) and the file itself (0600, also
+    when it already exists) before SQLite opens it."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def make_engine(url: str, **engine_args: Any) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            private_sqlite_file(Path(path))
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **engine_args
         )

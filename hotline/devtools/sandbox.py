@@ -129,7 +129,9 @@ class Sandbox:
         staging.rename(self.root)
 
     def _run(self, cmd: list[str], what: str, env: dict[str, str] | None = None) -> None:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        # A system tree is made with the usual umask, whatever the `hotline` command's own
+        # (077): Asterisk runs in it as an unprivileged user.
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, umask=0o022)
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise SandboxError(f"{what} failed (exit {proc.returncode}):\n{tail}")

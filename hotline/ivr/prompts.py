@@ -259,8 +259,12 @@ def to_asterisk_wav(audio: Any) -> bytes:
 
 
 def _write(path: Path, wav: bytes) -> int:
-    """Write atomically (a call may be playing the old file); return the duration in ms."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically (a call may be playing the old file); return the duration in ms.
+    Folders and files are made readable by all (0755, 0644), whatever the umask: Asterisk,
+    which plays them, may run as another user."""
+    for folder in reversed([p for p in (path.parent, *path.parent.parents) if not p.exists()]):
+        folder.mkdir(exist_ok=True)
+        os.chmod(folder, 0o755)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "wb") as handle:
         handle.write(wav)
