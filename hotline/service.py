@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from fastapi import APIRouter
 
@@ -233,6 +234,11 @@ class Service:
             await self.call_log.save(record)
             if self.recordings is not None:
                 await self.recordings.call_ended(record)
+
+    def simulation_router(self, at: datetime) -> IvrRouter:
+        """The menu simulator's router: the roster's staffing at `at`, no caller's history,
+        nothing stored (`RoutingFeature.simulation_router`)."""
+        return IvrRouter(self.routing.simulation_router(at))
 
     def api_routers(self) -> list[APIRouter]:
         """The web API of every feature, in the order `create_app` includes them."""

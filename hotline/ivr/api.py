@@ -53,9 +53,9 @@ class SimulateIn(BaseModel):
     at: datetime | None = None
     speech: bool = True
     caller_number: str = "13800138000"
-    #: false: the router real calls use, over the roster (it stores its decision under the
-    #: "simulated-" call id); true: the same rules with someone on duty in every queue (no
-    #: roster, no caller history, nothing stored)
+    #: false: the rules real calls use over the roster as it stands at `at`; true: the same
+    #: rules with someone on duty in every queue. Either way as for a caller without history
+    #: (no real number's cases are read) and nothing is stored.
     every_queue_staffed: bool = False
 
 
@@ -244,13 +244,21 @@ async def simulate_version(
                 "problems": [p.to_dict() for p in problems],
             },
         )
+    at = body.at or datetime.now(runtime.zone)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=runtime.zone)
+    deciding = (
+        runtime.static_router
+        if body.every_queue_staffed
+        else service_of(request).simulation_router(at)
+    )
     try:
         result = await simulate(
             document,
             body.inputs,
-            router=runtime.static_router if body.every_queue_staffed else runtime.router,
+            router=deciding,
             classify=classify_text,
-            at=body.at or datetime.now(runtime.zone),
+            at=at,
             speech=body.speech,
             version=version,
             caller_number=body.caller_number,

@@ -2,7 +2,8 @@
 
 `RoutingFeature.router` is routing's `RosterRouter` (the roster, the caller's history and the
 paused operators in; every decision stored); the service hands it to the IVR through
-`hotline.ivr.ports.IvrRouter`.
+`hotline.ivr.ports.IvrRouter`. `simulation_router(at)` is the menu simulator's: the same roster,
+no caller's history, nothing stored.
 
 `RoutingFeature.clock` is the one clock of the feature (the router's "now" and the
 synchroniser's); tests replace it to stand at any moment of the roster.
@@ -37,6 +38,7 @@ class RoutingFeature:
         emergency_numbers: dict[str, str],
     ) -> None:
         self.clock = utc_clock
+        self.handoff_numbers = dict(emergency_numbers)
         self.store = RosterStore(sessions, timezone)
         self.queue_sync = QueueSync(ami, self.store.roster, self.now)
         self.router = RosterRouter(
@@ -51,6 +53,18 @@ class RoutingFeature:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def simulation_router(self, at: datetime) -> RosterRouter:
+        """The router of the menu simulator: the same rules over the roster as it stands at
+        `at` (an aware datetime; paused operators left out), for a caller without history.
+        It reads no caller's history and stores nothing: a simulation can neither look up a
+        real number's open cases nor add a decision to `call_routes`."""
+        return RosterRouter(
+            self.store.roster,
+            paused=lambda: self.queue_sync.paused,
+            clock=lambda: at,
+            handoff_numbers=self.handoff_numbers,
+        )
 
     def start(self) -> None:
         self.queue_sync.start()

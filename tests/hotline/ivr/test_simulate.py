@@ -1,0 +1,91 @@
+"""The menu simulator with the live router writes nothing and reads no caller's history: ops
+cannot use it to look up a citizen's open cases or to add rows to the call log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import inspect, text
+
+from hotline.core import db
+from hotline.core.auth import create_user
+from hotline.core.settings import Settings
+from hotline.roster.tables import CallerCaseRow
+from hotline.service import Service
+from hotline.web.app import create_app
+
+NUMBER, CASE = "13800138000", "GD-2026-0042"
+
+
+@pytest.fixture
+async def service(settings: Settings, tmp_path: Path) -> AsyncIterator[Service]:
+    service = Service(
+        settings.model_copy(update={"prompts_dir": tmp_path / "prompts", "speech_enabled": False})
+    )
+    db.upgrade(service.settings.database_url)
+    await service.ivr.start()
+    with service.sessions() as session:
+        session.add(CallerCaseRow(caller_number=NUMBER, reference=CASE, department=None))
+        session.commit()
+    yield service
+    service.engine.dispose()
+
+
+def every_row(service: Service) -> dict[str, list[str]]:
+    """Every row of every table (the schema's and SQLite's full-text ones), as text."""
+    with service.engine.connect() as connection:
+        names = inspect(connection).get_table_names()
+        return {
+            name: sorted(
+                json.dumps(list(row), default=str, ensure_ascii=False)
+                for row in connection.execute(text(f'SELECT * FROM "{name}"'))
+            )
+            for name in names
+        }
+
+
+async def simulate(service: Service, body: dict[str, Any]) -> httpx.Response:
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        token = create_user(service.sessions, "olga", "ops")
+        before = every_row(service)
+        response = await client.post(
+            "/api/ivr/versions/1/simulate",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        after = every_row(service)
+    users = "users"
+    before.pop(users), after.pop(users)  # the token made for the request
+    assert after == before, "a simulation changed the database"
+    return response
+
+
+async def test_a_simulation_with_the_live_router_stores_nothing_and_reads_no_history(
+    service: Service,
+) -> None:
+    # 1: Mandarin, 2: a personal request, then the route node.
+    response = await simulate(service, {"inputs": ["1", "2"], "caller_number": NUMBER})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["outcome"] == "routed"
+    route = next(step for step in body["path"] if step["step"] == "route")
+    # The caller's open case would send the call to dispatch ("open_case"): the simulator
+    # routes as for a caller without history, and says nothing of the case.
+    assert route["tags"]["rule"] == "default"
+    assert CASE not in response.text and "open_cases" not in response.text
+
+
+async def test_a_simulation_with_every_queue_staffed_stores_nothing_either(
+    service: Service,
+) -> None:
+    response = await simulate(
+        service, {"inputs": ["1", "2"], "caller_number": NUMBER, "every_queue_staffed": True}
+    )
+    assert response.status_code == 200, response.text
+    assert CASE not in response.text
