@@ -436,12 +436,18 @@ class AsyncAGIServer:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, session: AGISession) -> None:
+        # The caller's number and name go to the log set-up, which masks or leaves them
+        # out (hotline.core.logs), never into the message itself.
         log.info(
-            "call from %s (%s) to %s on %s",
-            session.caller_number or "unknown",
-            session.caller_name or "-",
+            "call to %s on %s",
             session.called_number,
             session.channel,
+            extra={
+                "personal": {
+                    "caller_number": session.caller_number,
+                    "caller_name": session.caller_name,
+                }
+            },
         )
         try:
             await self.handler(session)

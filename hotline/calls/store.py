@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.tables import Call
 from hotline.core.db import utcnow
+from hotline.core.privacy import split_personal
 from telephony.agi import AGISession
 
 log = logging.getLogger("hotline.calls")
@@ -51,7 +52,10 @@ class CallRecord:
 
     def step(self, name: str, **data: Any) -> None:
         self.path.append({"t": round(time.monotonic() - self._t0, 3), "step": name, **data})
-        log.info("step %s %s", name, data or "")
+        # Keys, words and explanations go to the log set-up, which leaves them out unless
+        # asked for them (hotline.core.logs).
+        public, personal = split_personal(data, name)
+        log.info("step %s %s", name, public or "", extra={"personal": personal})
 
 
 class CallLog:

@@ -61,7 +61,7 @@ def serve(
     from hotline.service import serve as run
 
     settings = settings_or_exit()
-    logs.configure(settings.log_level, settings.log_json)
+    logs.configure(settings.log_level, settings.log_json, settings.log_personal_data)
     use_sandbox = settings.use_sandbox if sandbox is None else sandbox
     started: list[str] = []
     box = Sandbox(settings, report_sandbox_step)

@@ -138,6 +138,20 @@ class View:
                 shown[key] = mask_number(value)
         return shown
 
+    def personal(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Values handed over as personal (e.g. to a log line) as this reader sees them; a
+        key of no known kind counts as the caller's words."""
+        shown: dict[str, Any] = {}
+        for key, value in values.items():
+            kind = FIELD_KINDS.get(key, Personal.words)
+            if value in ("", None):
+                continue
+            if kind in self.sees:
+                shown[key] = value
+            elif kind is Personal.number:
+                shown[key] = mask_number(str(value))
+        return shown
+
     def step(self, step: Mapping[str, Any]) -> dict[str, Any]:
         """One step of a call's path as this reader sees it."""
         return self.fields(step, str(step.get("step", "")))

@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(10, ge=1, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+    # Callers' full numbers, names, words and keys in the log (for debugging only; by default
+    # numbers are masked and the rest left out: hotline.core.logs).
+    log_personal_data: bool = False
 
     # IVR prompts: where prompt files go (host path) and that directory as Asterisk sees it.
     # Unset: the sandbox's sounds/hotline-prompts, or <state_dir>/prompts without a sandbox.

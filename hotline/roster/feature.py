@@ -82,12 +82,15 @@ class RoutingFeature:
         classification: Mapping[str, Any] | None,
         elapsed_ms: float,
     ) -> None:
+        # The explanation can name the caller's open case: the log set-up leaves it out
+        # unless asked for it (hotline.core.logs).
         log.info(
-            "call %s -> %s (priority %d): %s",
+            "call %s -> %s (priority %d, rule %s)",
             call.unique_id,
             decision.queue,
             decision.priority,
-            decision.explanation,
+            decision.rule,
+            extra={"personal": {"explanation": decision.explanation}},
         )
         try:
             await asyncio.to_thread(
