@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_model
 from asr.model import default_model_path
 from hotline.calls.store import CallLog, CallRecord
+from hotline.calls.store import forget_words as forget_call_words
 from hotline.core import db
 from hotline.core.auth import FailureLimiter
 from hotline.core.metrics import Metrics
@@ -27,6 +28,7 @@ from hotline.ivr.ports import IvrRouter
 from hotline.ivr.runtime import IvrRuntime
 from hotline.recordings.feature import RecordingsFeature
 from hotline.roster.feature import RoutingFeature
+from hotline.roster.store import forget_words as forget_route_words
 from hotline.web.app import create_app
 from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
 from telephony.ami_client import AMIClient, AMIConnectionError, AMIError
@@ -34,6 +36,10 @@ from telephony.ami_client import AMIClient, AMIConnectionError, AMIError
 log = logging.getLogger("hotline.service")
 
 CallFlow = Callable[[AGISession, CallRecord], Awaitable[None]]
+
+#: every table besides the recordings' own that keeps a copy of what callers said: the
+#: retention purge takes the words out of each when a recording's time is over
+WORD_COPIES = (forget_call_words, forget_route_words)
 
 
 class ServiceStartError(RuntimeError):
@@ -98,6 +104,7 @@ class Service:
                 settings,
                 self.sessions,
                 lambda: self.speech_engine.model if self.speech_engine else None,
+                WORD_COPIES,
             )
             if settings.recordings_enabled
             else None

@@ -1,7 +1,8 @@
 """The call record and its store.
 
 `CallLog` writes each call into the `calls` table from a small worker pool, so the event loop
-never waits on the database; it is the only code that writes that table.
+never waits on the database; with `forget_words` (the retention purge) it is the only code
+that writes that table.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.tables import Call
 from hotline.core.db import utcnow
-from hotline.core.privacy import split_personal
+from hotline.core.privacy import View, split_personal
 from telephony.agi import AGISession
 
 log = logging.getLogger("hotline.calls")
@@ -56,6 +57,20 @@ class CallRecord:
         # asked for them (hotline.core.logs).
         public, personal = split_personal(data, name)
         log.info("step %s %s", name, public or "", extra={"personal": personal})
+
+
+def forget_words(session: Session, unique_id: str) -> list[str]:
+    """Take what the caller said out of a call's path (speech text, routing explanation),
+    keeping the rest, in the caller's transaction: the retention of the call's recording has
+    ended. Returns ["calls.path"] when something was taken out."""
+    call = session.get(Call, unique_id)
+    if call is None or not call.path:
+        return []
+    kept = View.without_words().path(call.path)
+    if kept == call.path:
+        return []
+    call.path = kept
+    return ["calls.path"]
 
 
 class CallLog:

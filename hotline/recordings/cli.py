@@ -16,11 +16,14 @@ app = typer.Typer(help="Call recordings: index, retention, ingest.", no_args_is_
 def _feature(settings: Settings, models: Any = None) -> Any:
     from hotline.core import db
     from hotline.recordings.feature import RecordingsFeature
+    from hotline.service import WORD_COPIES
 
     db.upgrade(settings.database_url)
     engine = db.make_engine(settings.database_url)
     try:
-        return RecordingsFeature(settings, db.session_factory(engine), models or (lambda: None))
+        return RecordingsFeature(
+            settings, db.session_factory(engine), models or (lambda: None), WORD_COPIES
+        )
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -53,11 +56,10 @@ def reindex() -> None:
 
 @app.command()
 def purge() -> None:
-    """Delete recordings whose retention has ended (never those on legal hold)."""
-    from hotline.recordings.store import purge_expired
-
+    """Delete recordings whose retention has ended (never those on legal hold), and every
+    copy of what their callers said."""
     feature = _feature(settings_or_exit())
-    deleted = purge_expired(feature.sessions, feature.store)
+    deleted = feature.purge()
     typer.echo(f"deleted {len(deleted)} expired recordings")
     for unique_id in deleted:
         typer.echo(f"  {unique_id}")

@@ -16,7 +16,8 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.store import CallRecord
 from hotline.core.settings import Settings
-from hotline.recordings.store import SqlCatalogue, SqlJobStore, purge_expired
+from hotline.recordings.store import Forget, SqlCatalogue, SqlJobStore, purge_expired
 from recordings.ids import RecordingIdError, check_recording_id
 from recordings.ingest import IngestConfig, Ingestor, capture_name
 from recordings.retention import RetentionPolicy
@@ -109,10 +110,17 @@ class Tickets:
 
 class RecordingsFeature:
     def __init__(
-        self, settings: Settings, sessions: sessionmaker[Session], models: ModelSource
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        models: ModelSource,
+        forget: Sequence[Forget] = (),
     ) -> None:
         self.settings = settings
         self.sessions = sessions
+        #: the other tables that keep a copy of what callers said, cleared with a recording
+        #: whose retention has ended (`hotline.service.WORD_COPIES`)
+        self.forget = tuple(forget)
         self.monitor_dir = monitor_dir_of(settings)
         self.store = RecordingStore(store_dir_of(settings))
         self.retention = retention_of(settings)
@@ -155,10 +163,15 @@ class RecordingsFeature:
                 await self._purger
         await self.ingestor.stop()
 
+    def purge(self, now: datetime | None = None) -> list[str]:
+        """Delete what retention says is over, every copy of the callers' words with it
+        (blocking); returns the ids deleted."""
+        return purge_expired(self.sessions, self.store, now, forget=self.forget)
+
     async def _purge_loop(self) -> None:
         while True:
             try:
-                deleted = await asyncio.to_thread(purge_expired, self.sessions, self.store)
+                deleted = await asyncio.to_thread(self.purge)
                 if deleted:
                     log.info("retention: deleted %d expired recordings", len(deleted))
             except Exception:

@@ -340,14 +340,28 @@ def audit(
     )
 
 
+#: forget(session, unique_id) takes what the caller said out of one more table, in the
+#: purge's transaction, and returns the names of the places it took words from
+Forget = Callable[[Session, str], list[str]]
+
+
 def purge_expired(
-    sessions: sessionmaker[Session], store: RecordingStore, now: datetime | None = None
+    sessions: sessionmaker[Session],
+    store: RecordingStore,
+    now: datetime | None = None,
+    *,
+    forget: Sequence[Forget],
 ) -> list[str]:
-    """Delete recordings past their expiry and not on hold: files, transcript, index row.
-    Each deletion is written to the audit log. Returns the ids deleted."""
+    """Delete recordings past their expiry and not on hold: files (audio and the sidecar
+    with the transcript), index row, full-text entry, and, through `forget`, every other copy
+    of what the caller said (the call's path, the routing decision: `hotline.service` lists
+    them). Each deletion is written to the audit log. Returns the ids deleted."""
     now = now or utcnow()
     deleted: list[str] = []
     with sessions() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            # Deleted rows are overwritten in the file, not only unlinked from the tree.
+            session.execute(text("PRAGMA secure_delete = ON"))
         expired = session.scalars(
             select(Recording).where(Recording.expires_at <= now, Recording.on_hold.is_(False))
         ).all()
@@ -359,6 +373,7 @@ def purge_expired(
             session.execute(
                 delete(RecordingJob).where(RecordingJob.unique_id == recording.unique_id)
             )
+            removed = [place for f in forget for place in f(session, recording.unique_id)]
             audit(
                 session,
                 user="system",
@@ -370,7 +385,10 @@ def purge_expired(
                     "expires_at": (as_utc(recording.expires_at) or now).isoformat(),
                     "started_at": started_at.isoformat(),
                     "files": files,
-                    "transcript_deleted": recording.transcribed,
+                    # no copy of the words is left: the sidecar and index row are gone, and
+                    # `forget` took them out of these places
+                    "transcript_deleted": True,
+                    "words_removed_from": removed,
                 },
             )
             session.delete(recording)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.calls.tables import Call
 from hotline.core.db import utcnow
+from hotline.core.privacy import View
 from hotline.roster.tables import (
     AssignmentRow,
     CalendarDayRow,
@@ -396,6 +397,24 @@ class RosterStore:
         with self._sessions() as s:
             row: CallRouteRow | None = s.get(CallRouteRow, unique_id)
             return row
+
+
+def forget_words(session: Session, unique_id: str) -> list[str]:
+    """Take what the caller said out of a call's routing decision (the transcript, the
+    explanation, which can name the caller's open case, anything of the classification but
+    its labels), in the caller's transaction: the retention of the call's recording has
+    ended. The queue, rule and tags stay. Returns ["call_routes"] when something was taken
+    out."""
+    row = session.get(CallRouteRow, unique_id)
+    if row is None:
+        return []
+    labels = View.without_words().classification(row.classification)
+    if row.transcript is None and not row.explanation and labels == row.classification:
+        return []
+    row.transcript = None
+    row.explanation = ""
+    row.classification = labels
+    return ["call_routes"]
 
 
 def shift_from_fields(name: str, start: str, end: str, days: str = "all") -> Shift:

@@ -20,7 +20,7 @@ from hotline.calls.tables import Call
 from hotline.cli import app as cli_app
 from hotline.core import db
 from hotline.core.settings import Settings
-from hotline.recordings.store import SearchFilters, purge_expired, search
+from hotline.recordings.store import SearchFilters, search
 from hotline.recordings.tables import Recording, RecordingAudit, RecordingJob
 from hotline.service import Service
 from recordings import media
@@ -113,7 +113,7 @@ async def test_retention_purges_expired_recordings_but_never_those_on_hold(
         )
         assert held.status_code == 200, held.text
 
-    deleted = purge_expired(service.sessions, feature_of(service).store)
+    deleted = feature_of(service).purge()
 
     assert deleted == ["hotline-1.1"]
     remaining = files_of(service)
@@ -141,7 +141,7 @@ async def test_retention_purges_expired_recordings_but_never_those_on_hold(
             "/api/recordings/hotline-1.2/hold", headers=token(service, "supervisor", "sup-2")
         )
         assert released.status_code == 200
-    assert purge_expired(service.sessions, feature_of(service).store) == ["hotline-1.2"]
+    assert feature_of(service).purge() == ["hotline-1.2"]
 
 
 def test_reindex_rebuilds_the_index_from_the_store(
