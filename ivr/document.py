@@ -190,12 +190,69 @@ def targets_of(node: Any) -> list[tuple[str, str | None]]:
     return []
 
 
+#: A menu is a few kilobytes; the cap keeps a pasted file from holding a worker for long.
+MAX_TEXT_CHARS = 200_000
+#: Levels of nesting (the document itself is level 1); a menu needs about six.
+MAX_DEPTH = 20
+
+
+class _MenuLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML's safe loader without anchors and aliases, and with a nesting limit.
+
+    An alias shares a value, and nine of them nested nine deep make a few hundred bytes that
+    expand to gigabytes once the document is copied ("billion laughs"); a menu has no use for
+    them. PyYAML's composer recurses once per level, so the depth is checked there, before
+    Python's own recursion limit is reached."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise DocumentError(
+                f"line {event.start_mark.line + 1}: YAML anchors and aliases (&{anchor}, "
+                f"*{anchor}) are not accepted in a menu document; write each value out"
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _too_deep()
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def parse_text(text: str) -> dict[str, Any]:
-    """YAML or JSON text -> the raw mapping. Raises DocumentError."""
+    """YAML or JSON text -> the raw mapping, as plain JSON values. Raises DocumentError: the
+    text is too long, not YAML or JSON, nested too deeply, uses YAML aliases, or is not a
+    mapping."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise DocumentError(
+            f"the document is {len(text):,} characters long; a menu is at most {MAX_TEXT_CHARS:,}"
+        )
     try:
-        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        if text.lstrip().startswith("{"):
+            data = json.loads(text)
+        else:
+            data = yaml.load(text, Loader=_MenuLoader)  # noqa: S506 - a safe loader
+    except DocumentError:
+        raise
+    except RecursionError:
+        # json's decoder recurses per level; its limit is Python's (about 1,000 levels).
+        raise _too_deep() from None
+    except (ValueError, yaml.YAMLError) as exc:
+        # ValueError: JSON syntax, and numbers too long to convert (JSON or YAML)
         raise DocumentError(f"not valid YAML or JSON: {exc}") from None
+    return parse_data(data)
+
+
+def parse_data(data: Any) -> dict[str, Any]:
+    """An already parsed value (YAML, or a JSON object an API received) -> the raw mapping,
+    as plain JSON values. Raises DocumentError: nested too deeply, or not a mapping."""
+    _check_depth(data)
     if not isinstance(data, dict):
         raise DocumentError(
             f"a menu document is a mapping (name, languages, start, prompts, nodes); "
@@ -207,6 +264,22 @@ def parse_text(text: str) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise DocumentError(f"the document cannot be stored as JSON: {exc}") from None
     return plain
+
+
+def _check_depth(data: Any) -> None:
+    """Raise DocumentError when lists and mappings nest more than MAX_DEPTH levels. Walks
+    without recursion: the value may come from a parser with a higher limit than ours."""
+    pending: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, dict | list) else []
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def _too_deep() -> DocumentError:
+    return DocumentError(f"the document is nested more than {MAX_DEPTH} levels deep")
 
 
 def load(data: dict[str, Any]) -> MenuDocument:
