@@ -25,8 +25,10 @@ Problem classes (`Problem.code`):
   nothing goes to a human instead);
 - ``missing_prompt``: a prompt a caller can hear has neither a recording nor a text in the
   language the caller has at that node;
-- ``out_of_range``: a timeout, retry count or duration outside what a hotline accepts;
-- ``invalid_value``: a malformed key, number, tag, language, calendar or prompt name.
+- ``out_of_range``: a timeout, retry count, duration or prompt text length outside what a
+  hotline accepts;
+- ``invalid_value``: a malformed key, number, tag, language, calendar or prompt name, or a
+  prompt text with a control character (a placeholder is synthesised from it).
 
 Languages are followed along the paths (``set`` nodes change them), so a Mandarin-only
 branch never asks for Mongolian recordings.
@@ -35,6 +37,7 @@ branch never asks for Mongolian recordings.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import asdict, dataclass
@@ -69,6 +72,8 @@ NODE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 TAG_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TAG_VALUE = re.compile(r"^[^\x00-\x1f\x7f|;,]{1,64}$")
 NUMBER = re.compile(r"^[0-9]{3,20}$")
+#: characters in one prompt text: a minute of speech is about 300 Chinese characters
+MAX_PROMPT_TEXT = 1000
 
 # (field, low, high, unit) ranges per node type
 RANGES: dict[type, list[tuple[str, float, float, str]]] = {
@@ -200,6 +205,34 @@ def prompt_table_is_well_formed(context: Context) -> Iterator[Problem]:
                 yield Problem(
                     "invalid_value", f"prompts.{name}.{language}", f"unknown language {language!r}"
                 )
+
+
+def prompt_texts_are_speakable(context: Context) -> Iterator[Problem]:
+    """Prompt texts are plain text of a length a caller would listen to: placeholders are
+    synthesised from them, and a control character (NUL, escape) has no place in speech."""
+    for name, texts in context.document.prompts.items():
+        for language, text in texts.items():
+            path = f"prompts.{name}.{language}"
+            control = next((i for i, c in enumerate(text) if _is_control(c)), None)
+            if control is not None:
+                yield Problem(
+                    "invalid_value",
+                    path,
+                    f"the text of prompt {name!r} holds a control character "
+                    f"(U+{ord(text[control]):04X} at character {control + 1}); write plain text",
+                )
+            if len(text) > MAX_PROMPT_TEXT:
+                yield Problem(
+                    "out_of_range",
+                    path,
+                    f"the text of prompt {name!r} is {len(text):,} characters long; a prompt "
+                    f"text is at most {MAX_PROMPT_TEXT:,}",
+                )
+
+
+def _is_control(character: str) -> bool:
+    """C0 and C1 control characters other than tab and line breaks."""
+    return character not in "\t\n\r" and unicodedata.category(character) == "Cc"
 
 
 def calendars_are_well_formed(context: Context) -> Iterator[Problem]:
@@ -428,6 +461,7 @@ RULES: tuple[Rule, ...] = (
     default_language_is_offered,
     start_is_a_node,
     prompt_table_is_well_formed,
+    prompt_texts_are_speakable,
     calendars_are_well_formed,
     each_node(
         node_id_is_well_formed,

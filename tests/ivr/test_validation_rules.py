@@ -103,6 +103,34 @@ def test_prompt_table_texts_are_in_known_languages() -> None:
     ]
 
 
+def test_prompt_texts_are_speakable() -> None:
+    texts = {
+        "hello": {"mandarin": "您好\x00", "mongolian": "Сайн\x1b[2J байна уу"},
+        "bye": {"mandarin": "再见" * 501},
+        "fine": {"mandarin": "-f/etc/passwd\n再见\t"},  # read aloud as written
+    }
+    data = document({"main": HUMAN}, prompts=texts)
+    assert document_rule_finds(validation.prompt_texts_are_speakable, data) == [
+        (
+            "invalid_value",
+            "prompts.hello.mandarin",
+            "the text of prompt 'hello' holds a control character (U+0000 at character 3); "
+            "write plain text",
+        ),
+        (
+            "invalid_value",
+            "prompts.hello.mongolian",
+            "the text of prompt 'hello' holds a control character (U+001B at character 5); "
+            "write plain text",
+        ),
+        (
+            "out_of_range",
+            "prompts.bye.mandarin",
+            "the text of prompt 'bye' is 1,002 characters long; a prompt text is at most 1,000",
+        ),
+    ]
+
+
 def test_calendars_are_well_formed() -> None:
     office = {"hours": {"mon": ["08:30-12:00"], "sun": ["18:00-08:00"]}, "holidays": ["10-01"]}
     data = document({"main": HUMAN}, calendars={"office": office})
