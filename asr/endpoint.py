@@ -69,6 +69,11 @@ def window_dbfs(pcm: bytes) -> float:
     return 20.0 * math.log10(rms / 32768.0)
 
 
+#: keys kept from one speech step (a peer sending DTMF frames for a minute is not a reason
+#: to hold them all)
+MAX_DIGITS = 32
+
+
 class Endpointer:
     """Feed audio, keys and hang-ups; read `reason` once the step has ended."""
 
@@ -160,7 +165,7 @@ class Endpointer:
             return
         if digit in self.config.end_digits:
             self.reason = EndReason.DTMF
-        else:
+        elif len(self.digits) < MAX_DIGITS:
             self.digits += digit
 
     def end(self, reason: EndReason) -> None:

@@ -188,6 +188,7 @@ class Interpreter:
                 digits, timed_out = await self.channel.collect_digits(
                     self._file(prompt) or NO_PROMPT, timeout=node.timeout, max_digits=1
                 )
+                digits = _one_key(digits)
                 waited = round(time.monotonic() - started, 3)
                 self._played(prompt)
                 if digits:
@@ -352,10 +353,20 @@ class Interpreter:
             self.record("prompt_missing", prompt=prompt, language=self.state.language)
             return None
         key = await self.channel.play(file, ALL_KEYS if interruptible else "")
+        key = _one_key(key) or None
         self._played(prompt)
         if key is not None:
             self.record("input", digits=key, during="prompt", prompt=prompt)
         return key
+
+
+def _one_key(value: str | None) -> str:
+    """The first key in what a channel reported, or "": a menu takes one key, and the call's
+    path (stored) holds no more than that, whatever a channel returns."""
+    for ch in value or "":
+        if ch in ALL_KEYS:
+            return ch
+    return ""
 
 
 def _clean(value: str) -> str:

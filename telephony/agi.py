@@ -267,13 +267,15 @@ class AGISession:
             f"STREAM FILE {quote_arg(prompt)} {quote_arg(escape_digits)}", expected=expected
         )
         code = result.result or 0
-        return chr(code) if code > 0 else None
+        key = chr(code) if 0 < code < 128 else ""
+        return key if key and key in DIGITS else None
 
     async def collect_digits(
         self, prompt: str, *, timeout: float = 5.0, max_digits: int = 1
     ) -> tuple[str, bool]:
         """Play `prompt` (interruptible by any key) and collect up to `max_digits` digits,
-        waiting `timeout` seconds after it. Returns (digits, timed_out)."""
+        waiting `timeout` seconds after it. Returns (digits, timed_out): at most
+        `max_digits` of the keys 0-9, * and #, whatever the reply held."""
         if not 1 <= max_digits <= 64:
             raise ValueError("max_digits must be between 1 and 64")
         result = await self.command(
@@ -281,7 +283,7 @@ class AGISession:
             timeout=self.command_timeout + timeout,
             expected=30.0 + timeout,
         )
-        return result.value, result.data == "timeout"
+        return only_keys(result.value, max_digits), result.data == "timeout"
 
     async def get_variable(self, name: str) -> str | None:
         result = await self.command(f"GET VARIABLE {quote_arg(name)}")
@@ -545,6 +547,17 @@ def _seconds(duration: str | None) -> int:
 
 def _known(value: str) -> str:
     return "" if value in ("", "unknown") else value
+
+
+def only_keys(text: str, limit: int) -> str:
+    """The first `limit` keys (0-9, * and #) of `text`; anything else is dropped."""
+    keys: list[str] = []
+    for ch in text:
+        if len(keys) == limit:
+            break
+        if ch in DIGITS:
+            keys.append(ch)
+    return "".join(keys)
 
 
 def _check_digits(digits: str) -> None:

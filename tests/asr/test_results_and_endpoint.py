@@ -120,3 +120,16 @@ def test_config_is_checked_where_built() -> None:
         EndpointConfig(silence_ms=0)
     with pytest.raises(ValueError, match="max_seconds"):
         EndpointConfig(max_seconds=-1)
+
+
+def test_keys_pressed_during_a_speech_step_are_bounded() -> None:
+    from asr.endpoint import MAX_DIGITS
+
+    endpointer = Endpointer(EndpointConfig(), 8000)
+    for _ in range(100_000):
+        endpointer.key("1")
+    assert endpointer.digits == "1" * MAX_DIGITS
+    assert MAX_DIGITS <= 64
+    assert not endpointer.ended
+    endpointer.key("#")
+    assert endpointer.reason is EndReason.DTMF

@@ -249,3 +249,42 @@ async def test_a_router_prompt_the_menu_does_not_define_is_skipped_not_fatal() -
         "prompt": "emergency-handoff",
         "language": "mandarin",
     } in result.path
+
+
+async def test_a_channel_that_returns_more_than_one_key_gives_the_menu_one_key() -> None:
+    """The path (stored with the call) never holds more than the key the menu asked for."""
+    from ivr.interpreter import Interpreter
+    from ivr.simulate import SimulatedChannel
+
+    class Flooding(SimulatedChannel):
+        async def collect_digits(
+            self, prompt: str, *, timeout: float = 5.0, max_digits: int = 1
+        ) -> tuple[str, bool]:
+            return "1" * 100_000, False
+
+        async def play(self, prompt: str, escape_digits: str = "") -> str | None:
+            return "2" * 1000
+
+    menu = small(
+        {
+            "start": {"type": "play", "prompt": "p", "next": "menu"},
+            "menu": {
+                "type": "menu",
+                "prompt": "p",
+                "options": {"1": "human"},
+                "on_failure": "human",
+            },
+            "human": {"type": "route"},
+        }
+    )
+    path: list[dict[str, Any]] = []
+    interpreter = Interpreter(
+        menu,
+        router=static_router(),
+        resolve_prompt=lambda name, language: name,
+        record=lambda step, **data: path.append({"step": step, **data}),
+    )
+    outcome = await interpreter.run(Flooding([]))
+    assert outcome.kind == "routed"
+    inputs = [s for s in path if s["step"] == "input"]
+    assert [s["digits"] for s in inputs] == ["2", "2", "1"]

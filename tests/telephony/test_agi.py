@@ -113,3 +113,36 @@ async def test_a_command_cut_off_while_being_sent_leaves_no_unretrieved_error(
     finally:
         loop.set_exception_handler(previous)
     assert [c.get("message") for c in reports] == []
+
+
+class AnswersGetData:
+    """An AMI client whose Asterisk answers every AGI command with `result`."""
+
+    def __init__(self, result: str) -> None:
+        self.result = result
+        self.session: AGISession | None = None
+
+    async def action(self, name: str, headers: dict[str, Any], **_: Any) -> Response:
+        assert self.session is not None
+        exec_event = Event(
+            "",
+            (
+                ("Event", "AsyncAGIExec"),
+                ("CommandID", headers["CommandID"]),
+                ("Result", f"200 result={self.result}"),
+            ),
+        )
+        asyncio.get_running_loop().call_soon(self.session._on_exec, exec_event)
+        return Response("", (("Response", "Success"),))
+
+
+async def test_collected_digits_are_bounded_to_what_was_asked_and_to_keys() -> None:
+    """However long the reply, a caller's digits are at most `max_digits` keys."""
+    ami = AnswersGetData("1" * 100_000 + "x")
+    start = Event("", (("Event", "AsyncAGIStart"), ("Channel", "PJSIP/carrier-00000001")))
+    ami.session = AGISession(ami, start)  # type: ignore[arg-type]
+    digits, timed_out = await ami.session.collect_digits("p", timeout=1, max_digits=4)
+    assert (digits, timed_out) == ("1111", False)
+    ami.result = "1a\x002#"
+    digits, _ = await ami.session.collect_digits("p", timeout=1, max_digits=4)
+    assert digits == "12#"
