@@ -17,6 +17,12 @@ frame and closes the socket, which lets the dialplan continue.
 
 Each connection runs in its own task; `stop()` cancels them and waits. Frames are parsed
 by the sans-IO `telephony.audiosocket.FrameParser`; this module owns only the socket.
+
+Connections that are not Asterisk's cannot hold the server: a peer outside `allow` is closed
+at once; a connection has `first_frame_timeout` seconds to send its UUID frame; at most
+`max_connections` are open at once, and when that many are, the oldest one still waiting for
+its UUID frame makes way for the new one (a stream already identified is never dropped; with
+none to drop, the new connection is refused).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import replace
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from asr.endpoint import EndpointConfig, Endpointer, EndReason
@@ -128,8 +135,10 @@ class AudioSocketServer:
         events: TranscriptEvents | None = None,
         defaults: EndpointConfig | None = None,
         connect_timeout: float = 10.0,
-        first_frame_timeout: float = 5.0,
+        first_frame_timeout: float = 2.0,
         accept_unexpected: bool = False,
+        max_connections: int = 64,
+        allow: Sequence[IPv4Network | IPv6Network] | None = None,
     ) -> None:
         self.engine = engine
         self.host = host
@@ -139,11 +148,20 @@ class AudioSocketServer:
         self.connect_timeout = connect_timeout
         self.first_frame_timeout = first_frame_timeout
         self.accept_unexpected = accept_unexpected
+        self.max_connections = max_connections
+        #: the networks a peer must be in (None: any peer)
+        self.allow = tuple(allow) if allow is not None else None
         self.counters: Counter[str] = Counter()
         self._server: asyncio.Server | None = None
         self._steps: dict[uuid.UUID, SpeechStep] = {}
         self._connections: set[asyncio.Task[None]] = set()
+        # Connections still waiting for their UUID frame, oldest first.
+        self._unidentified: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._timers: dict[uuid.UUID, asyncio.TimerHandle] = {}
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
 
     @property
     def port(self) -> int:
@@ -249,7 +267,10 @@ class AudioSocketServer:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        peer = writer.get_extra_info("peername")
+        if not self._admit(task, peer, writer):
+            writer.close()
+            return
         self.counters["connections"] += 1
         try:
             await self._serve(reader, writer)
@@ -260,9 +281,61 @@ class AudioSocketServer:
             log.exception("AudioSocket connection failed")
         finally:
             self._connections.discard(task)
+            self._unidentified.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+    def _admit(self, task: asyncio.Task[None], peer: Any, writer: asyncio.StreamWriter) -> bool:
+        """Whether to serve a new connection (its peer is allowed, and there is room, if need
+        be by dropping the oldest connection still waiting for its UUID frame)."""
+        if not self._allowed(peer):
+            self._count_and_warn(
+                "refused_address",
+                "AudioSocket connection from %s refused: not an allowed peer",
+                peer,
+            )
+            return False
+        if len(self._connections) >= self.max_connections:
+            if not self._unidentified:
+                self._count_and_warn(
+                    "refused_over_limit",
+                    "AudioSocket connection from %s refused: %d streams already open",
+                    peer,
+                    len(self._connections),
+                )
+                return False
+            oldest = next(iter(self._unidentified))
+            self._unidentified.pop(oldest).close()
+            self._connections.discard(oldest)
+            oldest.cancel()
+            self._count_and_warn(
+                "dropped_over_limit",
+                "AudioSocket: %d connections open; dropped the oldest that sent no UUID (%s)",
+                len(self._connections) + 1,
+                peer,
+            )
+        self._connections.add(task)
+        self._unidentified[task] = writer
+        return True
+
+    def _allowed(self, peer: Any) -> bool:
+        if self.allow is None:
+            return True
+        try:
+            address = ip_address(peer[0])
+        except (TypeError, ValueError, IndexError):
+            return False
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.allow)
+
+    def _count_and_warn(self, counter: str, message: str, *args: Any) -> None:
+        # A flood must not flood the log too: the first, then every hundredth.
+        self.counters[counter] += 1
+        count = self.counters[counter]
+        if count == 1 or count % 100 == 0:
+            log.warning(message + " (%d so far)", *args, count)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         parser = FrameParser()
@@ -272,9 +345,18 @@ class AudioSocketServer:
                 self._first_frame(reader, parser), self.first_frame_timeout
             )
         except (TimeoutError, ProtocolError) as exc:
-            self.counters["bad_start"] += 1
-            log.warning("AudioSocket peer %s did not start with a UUID frame: %s", peer, exc)
+            self._count_and_warn(
+                "bad_start",
+                "AudioSocket peer %s did not start with a UUID frame within %g s: %s",
+                peer,
+                self.first_frame_timeout,
+                exc or "nothing sent",
+            )
             return
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                self._unidentified.pop(task, None)
         if first is None:
             return
         call = first.uuid

@@ -161,7 +161,12 @@ class Service:
             model, max_streams=settings.speech_max_streams, threads=settings.speech_threads
         )
         self.speech = AudioSocketServer(
-            self.speech_engine, host=settings.audiosocket_host, port=settings.audiosocket_port
+            self.speech_engine,
+            host=settings.audiosocket_host,
+            port=settings.audiosocket_port,
+            max_connections=settings.audiosocket_max_connections,
+            first_frame_timeout=settings.audiosocket_uuid_timeout,
+            allow=settings.audiosocket_networks,
         )
         try:
             await self.speech.start()

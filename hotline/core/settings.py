@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +43,29 @@ def default_base_dir() -> Path:
 
 _PLACEHOLDER = re.compile(r"^(dev-.*|changeme|secret|password|admin|test)$", re.IGNORECASE)
 _SAFE_VALUE = re.compile(r"^[^\r\n\x00;\[\]=]+$")
+
+
+IPNetwork = IPv4Network | IPv6Network
+
+
+def _address_networks(text: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated networks or addresses ("10.0.0.0/8, 192.0.2.7") -> networks."""
+    networks = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP network such as 10.0.0.0/8") from None
+    return tuple(networks)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any address
 
 
 class SettingsError(ValueError):
@@ -91,6 +115,13 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = Field(15090, ge=1, le=65535)
+    # AudioSocket connections (asr/server.py): at most this many open at once (silent ones make
+    # way for streams), seconds a connection has to send its UUID frame, and the networks
+    # Asterisk connects from, comma-separated (loopback is always allowed; required when the
+    # host is not a loopback address).
+    audiosocket_max_connections: int = Field(64, ge=1, le=10_000)
+    audiosocket_uuid_timeout: float = Field(2.0, gt=0, le=30)
+    audiosocket_allow: str = ""
     # Speech: the Vosk model directory (unset: the development model package, if installed).
     vosk_model: Path | None = None
     speech_enabled: bool = True
@@ -211,6 +242,12 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
+    @field_validator("audiosocket_allow")
+    @classmethod
+    def _audiosocket_allow(cls, value: str) -> str:
+        _address_networks(value)
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -238,6 +275,16 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.state_dir / 'hotline.db'}"
         if self.rtp_start >= self.rtp_end or self.carrier_rtp_start >= self.carrier_rtp_end:
             raise ValueError("RTP port ranges must have start < end")
+        if not _is_loopback(self.audiosocket_host) and not self.audiosocket_allow:
+            raise ValueError(
+                f"audiosocket_allow: audiosocket_host {self.audiosocket_host} is not a loopback "
+                "address; set HOTLINE_AUDIOSOCKET_ALLOW to the addresses Asterisk connects from"
+            )
+        if self.audiosocket_max_connections < self.speech_max_streams:
+            raise ValueError(
+                "audiosocket_max_connections must be at least speech_max_streams "
+                f"({self.speech_max_streams})"
+            )
         if self.profile != "dev":
             weak = [
                 name
@@ -257,6 +304,12 @@ class Settings(BaseSettings):
                     "(set HOTLINE_AMI_SECRET etc. to real secrets of 12+ characters)"
                 )
         return self
+
+    @property
+    def audiosocket_networks(self) -> tuple[IPNetwork, ...]:
+        """The peers the AudioSocket server serves: loopback, and `audiosocket_allow`."""
+        loopback = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+        return loopback + _address_networks(self.audiosocket_allow)
 
     @property
     def use_sandbox(self) -> bool:
