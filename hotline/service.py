@@ -59,7 +59,11 @@ class Service:
         #: the AudioSocket server of speech steps (None when speech is disabled)
         self.speech: AudioSocketServer | None = None
         self.speech_engine: SpeechEngine | None = None
-        self.engine = db.make_engine(settings.database_url)
+        self.engine = db.make_engine(
+            settings.database_url,
+            connect_timeout=settings.database_connect_timeout,
+            statement_timeout=settings.database_statement_timeout or None,
+        )
         self.sessions = db.session_factory(self.engine)
         self.metrics = Metrics()
         #: refused API tokens per client address (the web layer answers 429 past the limit)

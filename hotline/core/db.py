@@ -7,7 +7,9 @@ SQLite (a file under the state directory) is the embedded default; a PostgreSQL 
 migrations (`upgrade`), never by ``create_all``.
 
 The SQLite file holds callers' numbers: it is created 0600 in a folder created 0700 (SQLite
-gives its WAL and shared-memory files the database file's mode).
+gives its WAL and shared-memory files the database file's mode). A PostgreSQL connection
+gives up after `connect_timeout` seconds, and with `statement_timeout` the server cancels any
+statement running longer, so a stuck database cannot hold a call's step forever.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+#: seconds a PostgreSQL connection attempt may take (libpq's connect_timeout)
+CONNECT_TIMEOUT = 10
 
 
 def utcnow() -> datetime:
@@ -44,7 +49,23 @@ def private_sqlite_file(path: Path) -> None:
         os.close(fd)
 
 
-def make_engine(url: str, **engine_args: Any) -> Engine:
+def postgres_connect_args(connect_timeout: int, statement_timeout: float | None) -> dict[str, Any]:
+    """libpq parameters: a connection timeout, and a server-side statement timeout (ms)."""
+    args: dict[str, Any] = {"connect_timeout": max(2, int(connect_timeout))}
+    if statement_timeout:
+        args["options"] = f"-c statement_timeout={max(1, round(statement_timeout * 1000))}"
+    return args
+
+
+def make_engine(
+    url: str,
+    *,
+    connect_timeout: int = CONNECT_TIMEOUT,
+    statement_timeout: float | None = None,
+    **engine_args: Any,
+) -> Engine:
+    """An engine for `url`. `statement_timeout` (seconds; PostgreSQL only) cancels longer
+    statements: the controller sets it, migrations and batch commands do not."""
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -61,6 +82,10 @@ def make_engine(url: str, **engine_args: Any) -> Engine:
             cursor.close()
 
         return engine
+    if url.startswith("postgresql"):
+        engine_args.setdefault(
+            "connect_args", postgres_connect_args(connect_timeout, statement_timeout)
+        )
     return create_engine(url, pool_pre_ping=True, **engine_args)
 
 

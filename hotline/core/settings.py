@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     audiosocket_max_connections: int = Field(64, ge=1, le=10_000)
     audiosocket_uuid_timeout: float = Field(2.0, gt=0, le=30)
     audiosocket_allow: str = ""
+    # PostgreSQL: seconds to connect, and the longest statement the controller lets run
+    # (0: no limit). SQLite ignores both.
+    database_connect_timeout: int = Field(5, ge=2, le=300)
+    database_statement_timeout: float = Field(30.0, ge=0, le=3600)
     # Speech: the Vosk model directory (unset: the development model package, if installed).
     vosk_model: Path | None = None
     speech_enabled: bool = True
