@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from fastapi import APIRouter
@@ -66,6 +67,9 @@ class Service:
         )
         self.sessions = db.session_factory(self.engine)
         self.metrics = Metrics()
+        # Worker threads for the steps of calls (routing, classification): the loop's default
+        # pool serves the web API, whose slow uploads must not hold up a live call.
+        self.call_pool = ThreadPoolExecutor(settings.call_workers, thread_name_prefix="call-steps")
         #: refused API tokens per client address (the web layer answers 429 past the limit)
         self.auth_failures = FailureLimiter(settings.auth_failures_per_minute, 60.0)
         self.call_log = CallLog(self.sessions)
@@ -91,6 +95,7 @@ class Service:
             self.ami,
             timezone=settings.timezone,
             emergency_numbers=settings.emergency_numbers,
+            executor=self.call_pool,
         )
         self.router = IvrRouter(self.routing.router)
         # The IVR: the live menu version, one interpreter per call; the default flow.
@@ -100,6 +105,7 @@ class Service:
             self.metrics.registry,
             speech=lambda: self.speech,
             router=lambda: getattr(self, "router", None),
+            executor=self.call_pool,
         )
         self.flow: CallFlow = flow or self.ivr.flow
         # Every call is recorded (MixMonitor) and ingested, transcribed with the speech model.
@@ -209,6 +215,7 @@ class Service:
         if self.recordings is not None:
             await self._stop_part("recordings", self.recordings.stop())
         await self._stop_part("call log", self.call_log.aclose())
+        await self._stop_part("call steps", asyncio.to_thread(self.call_pool.shutdown))
         self.engine.dispose()
 
     async def _stop_part(self, name: str, stopping: Awaitable[None], timeout: float = 20) -> None:

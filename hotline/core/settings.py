@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     # (0: no limit). SQLite ignores both.
     database_connect_timeout: int = Field(5, ge=2, le=300)
     database_statement_timeout: float = Field(30.0, ge=0, le=3600)
+    # Worker threads for the steps of calls (routing, classification), apart from the threads
+    # the web API uses: slow uploads never hold up a live call.
+    call_workers: int = Field(8, ge=1, le=256)
     # Speech: the Vosk model directory (unset: the development model package, if installed).
     vosk_model: Path | None = None
     speech_enabled: bool = True

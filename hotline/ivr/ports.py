@@ -8,7 +8,8 @@ imports neither `routing` nor `asr`; this module is the other side of those port
   only place that picks a queue; the service wraps the roster router in it;
 - `static_router` is the same router without a roster, every queue staffed (the menu
   simulator, `hotline ivr simulate`, calls when no roster router is configured);
-- `classify_text` runs `routing.classify` in a worker thread;
+- `classify_text` runs `routing.classify` in a worker thread (of the calls' pool, when
+  given one);
 - `AudioSocketListener` streams a caller's audio to the AudioSocket speech server.
 """
 
@@ -18,9 +19,11 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from typing import Any
 
 from asr import AudioSocketServer, DecodersBusy, SpeechStepError
+from hotline.core.workers import in_worker
 from ivr.interpreter import Channel, SpeechUnavailable
 from ivr.routing_port import CallFacts, RouteTarget
 from routing.decision import Decision, every_queue_staffed, header_value
@@ -74,13 +77,14 @@ async def send_to_queue(session: AGISession, target: RouteTarget) -> None:
     await session.continue_in_dialplan("hotline-queues", target.queue)
 
 
-async def classify_text(text: str) -> dict[str, Any] | None:
+async def classify_text(text: str, executor: Executor | None = None) -> dict[str, Any] | None:
     """The taxonomy object for `text` (None when there is nothing to classify); the model
-    runs in a worker thread so its first load never stalls other calls."""
+    runs in a worker thread of `executor` (default: the loop's), so its first load never
+    stalls other calls."""
     from routing import ClassifyError, classify
 
     try:
-        classification = await asyncio.to_thread(classify, text)
+        classification = await in_worker(executor, classify, text)
     except ClassifyError:
         return None
     data: dict[str, Any] = classification.model_dump(mode="json")

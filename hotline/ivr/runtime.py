@@ -9,9 +9,11 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry
@@ -65,8 +67,11 @@ class IvrRuntime:
         registry: CollectorRegistry,
         speech: Callable[[], AudioSocketServer | None] = lambda: None,
         router: Callable[[], Router | None] = lambda: None,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings
+        #: the worker threads of calls' steps (classification); None: the loop's own
+        self.executor = executor
         self.store = MenuStore(sessions)
         directory, play_dir = prompt_locations(settings)
         self.prompts = PromptStore(
@@ -124,6 +129,10 @@ class IvrRuntime:
         self.live = await asyncio.to_thread(work)
         return self.live
 
+    async def classify(self, text: str) -> dict[str, Any] | None:
+        """A caller's words classified on the calls' worker threads."""
+        return await classify_text(text, self.executor)
+
     @property
     def router(self) -> Router:
         return self.configured_router() or self.static_router
@@ -142,7 +151,7 @@ class IvrRuntime:
             resolve_prompt=lambda name, language: self.prompts.resolve(document, name, language),
             record=record,
             listen=listen,
-            classify=classify_text,
+            classify=self.classify,
             now=lambda: datetime.now(self.zone),
             dialplan=Dialplan(),
             counters=self.counters,

@@ -11,14 +11,15 @@ synchroniser's); tests replace it to stand at any moment of the roster.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.core.workers import in_worker
 from hotline.roster.queue_sync import QueueSync
 from hotline.roster.store import RosterStore
 from routing.decision import CallerHistory, Decision
@@ -36,8 +37,11 @@ class RoutingFeature:
         *,
         timezone: str,
         emergency_numbers: dict[str, str],
+        executor: Executor | None = None,
     ) -> None:
         self.clock = utc_clock
+        #: where a call's database work runs (the service's pool for calls; None: the loop's)
+        self.executor = executor
         self.handoff_numbers = dict(emergency_numbers)
         self.store = RosterStore(sessions, timezone)
         self.queue_sync = QueueSync(ami, self.store.roster, self.now)
@@ -73,7 +77,7 @@ class RoutingFeature:
         await self.queue_sync.stop()
 
     async def _history(self, call: CallToRoute, at: datetime) -> CallerHistory:
-        return await asyncio.to_thread(self.store.caller_history, call, at)
+        return await in_worker(self.executor, self.store.caller_history, call, at)
 
     async def _save(
         self,
@@ -93,8 +97,8 @@ class RoutingFeature:
             extra={"personal": {"explanation": decision.explanation}},
         )
         try:
-            await asyncio.to_thread(
-                self.store.save_decision, call, decision, classification, elapsed_ms
+            await in_worker(
+                self.executor, self.store.save_decision, call, decision, classification, elapsed_ms
             )
         except Exception:  # a failed write never blocks the call
             log.exception("could not store the routing decision of %s", call.unique_id)
