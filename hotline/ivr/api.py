@@ -21,7 +21,7 @@ from hotline.ivr.tables import MenuVersion
 from hotline.web.deps import Role, require, service_of
 from ivr.diagram import mermaid
 from ivr.diff import diff_documents
-from ivr.document import DocumentError, parse_text
+from ivr.document import DocumentError, parse_data, parse_text
 from ivr.simulate import SimulationInputError, simulate
 from ivr.validation import validate
 
@@ -77,15 +77,9 @@ def _fail(exc: Exception, code: int | None = None) -> HTTPException:
 
 def _document(value: str | dict[str, Any]) -> dict[str, Any]:
     try:
-        return parse_text(value) if isinstance(value, str) else parse_text_obj(value)
+        return parse_text(value) if isinstance(value, str) else parse_data(value)
     except DocumentError as exc:
         raise _fail(exc, 422) from None
-
-
-def parse_text_obj(value: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    return parse_text(json.dumps(value, ensure_ascii=False))
 
 
 def _version_out(row: MenuVersion, live: int | None, runtime: IvrRuntime) -> dict[str, Any]:
@@ -172,7 +166,7 @@ async def validate_version(request: Request, version: int, user: Ops) -> dict[st
 @router.post("/versions/{version}/publish")
 async def publish(request: Request, version: int, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
-    row = await _call(runtime.store.publish, version, user.name, set(runtime.prompts.recorded))
+    row = await _call(runtime.publish, version, user.name)
     await runtime.reload()
     return _version_out(row, runtime.live.version if runtime.live else None, runtime)
 
@@ -180,7 +174,7 @@ async def publish(request: Request, version: int, user: Ops) -> dict[str, Any]:
 @router.post("/rollback")
 async def rollback(request: Request, body: RollbackIn, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
-    row = await _call(runtime.store.rollback, user.name, body.to)
+    row = await _call(runtime.rollback, user.name, body.to)
     await runtime.reload()
     return _version_out(row, runtime.live.version if runtime.live else None, runtime)
 

@@ -2,24 +2,35 @@
 
 Every prompt is stored as what Asterisk plays without transcoding: 8 kHz mono 16-bit WAV.
 Uploads (WAV or MP3) are checked (is it audio, at most `max_seconds`, at most `max_bytes`) and
-converted with pydub; they land in ``<dir>/recorded/<language>/<name>.wav`` and replace any
+converted with ffmpeg; they land in ``<dir>/recorded/<language>/<name>.wav`` and replace any
 earlier recording of that name and language. When a prompt has no recording, a placeholder is
 synthesised from its text with espeak-ng (Mandarin: the ``cmn`` voice) into
 ``<dir>/synthetic/<language>/<name>-<hash of the text>.wav``: a version whose text changed gets
 its own file, so calls still on the old version keep hearing the old words. All file work runs
 in a worker thread.
+
+Uploads come from people and may be hostile: a few megabytes of MP3 can hold hours of audio
+that decode to gigabytes. So ffprobe reads the duration from the headers first and a long
+file is refused before anything is decoded; ffmpeg then decodes at most `max_seconds` (plus a
+little) whatever the headers claimed, both under a time limit and a memory limit. A WAV must
+hold PCM (its size then bounds its length). Texts reach espeak-ng on stdin, never on its
+command line, where a text starting with ``-`` would be an option (``-f<file>`` reads a file
+aloud).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import os
 import re
+import resource
 import subprocess
 import tempfile
 import threading
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +48,12 @@ log = logging.getLogger("hotline.ivr")
 #: reads Mongolian Cyrillic understandably, which is enough for a marked placeholder.
 VOICES = {"mandarin": "cmn", "mongolian": "ru"}
 PLACEHOLDER_SPEED = 260
+#: Address space of each ffprobe/ffmpeg run: enough to map their libraries (256 MB is not)
+#: and decode a prompt, not enough for a crafted file to take the machine's memory.
+DECODER_MEMORY = 1 << 30
+#: Asterisk's format: 8 kHz, 16-bit mono
+RATE = 8000
+BYTES_PER_SECOND = RATE * 2
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
 
@@ -49,6 +66,25 @@ class PromptError(ValueError):
 
 class PromptTooLarge(PromptError):
     status = 413
+
+
+class PlaceholderFailed(PromptError):
+    """A placeholder that espeak-ng could not make; a version that needs it is not put live."""
+
+    error_id = "ivr-placeholder-failed"
+
+
+class AudioError(ValueError):
+    """ffprobe or ffmpeg could not read a file, or took too long; the message says which."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the headers of an audio file say, read without decoding it."""
+
+    codec: str
+    #: None when the headers do not tell
+    seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -76,12 +112,16 @@ class PromptStore:
         *,
         max_bytes: int = 10_000_000,
         max_seconds: float = 60.0,
+        probe_timeout: float = 10.0,
+        decode_timeout: float = 30.0,
     ) -> None:
         self.sessions = sessions
         self.directory = directory
         self.play_dir = play_dir.rstrip("/")
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
+        self.probe_timeout = probe_timeout
+        self.decode_timeout = decode_timeout
         #: (name, language) -> file (relative, no extension) of uploaded recordings
         self.recorded: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
@@ -115,7 +155,9 @@ class PromptStore:
         self.recorded = {(r.name, r.language): r.file for r in rows}
 
     def ensure_placeholders(self, document: MenuDocument, by: str = "system") -> int:
-        """Synthesise every missing placeholder of `document`; return how many were made."""
+        """Synthesise every missing placeholder of `document`; return how many were made.
+        Raises PlaceholderFailed naming the first prompt whose placeholder could not be made
+        (those made before it stay: they are only files and rows no version needs yet)."""
         made = 0
         with self._lock:
             for name, texts in document.prompts.items():
@@ -126,7 +168,13 @@ class PromptStore:
                     path = self.directory / f"{file}.wav"
                     if path.exists():
                         continue
-                    wav = synthesize(text, VOICES[language])
+                    try:
+                        wav = synthesize(text, VOICES[language])
+                    except Exception as exc:  # any failure: the version must not go live
+                        raise PlaceholderFailed(
+                            f"prompt {name!r} ({language}): no placeholder could be made from "
+                            f"its text ({exc})"
+                        ) from exc
                     duration_ms = _write(path, wav)
                     self._save_row(name, language, True, text, file, duration_ms, len(wav), by)
                     made += 1
@@ -149,28 +197,45 @@ class PromptStore:
         kind = sniff(data)
         if kind is None:
             raise PromptError(f"{filename}: not a WAV or MP3 file")
-        from pydub import AudioSegment
-        from pydub.exceptions import CouldntDecodeError
-
         try:
-            audio = AudioSegment.from_file(io.BytesIO(data), format=kind)
-        except (CouldntDecodeError, IndexError, ValueError, OSError) as exc:
-            raise PromptError(f"{filename}: not readable as {kind.upper()} audio ({exc})") from None
-        seconds = len(audio) / 1000
+            pcm = self._decode_upload(data, kind, filename)
+        except AudioError as exc:
+            raise PromptError(f"{filename}: {exc}") from None
+        seconds = len(pcm) / BYTES_PER_SECOND
         if seconds > self.max_seconds:
             raise PromptError(
-                f"{filename}: {seconds:.1f} s is too long (a prompt is at most "
-                f"{self.max_seconds:g} s)"
+                f"{filename}: the audio goes on longer than {self.max_seconds:g} s, longer "
+                f"than its headers say (a prompt is at most {self.max_seconds:g} s)"
             )
         if seconds < 0.1:
             raise PromptError(f"{filename}: the audio is empty")
-        wav = to_asterisk_wav(audio)
+        wav = pcm_to_wav(pcm)
         file = f"recorded/{language}/{name}"
         with self._lock:
             duration_ms = _write(self.directory / f"{file}.wav", wav)
             info = self._save_row(name, language, False, filename, file, duration_ms, len(wav), by)
             self.recorded[(name, language)] = file
         return info
+
+    def _decode_upload(self, data: bytes, kind: str, filename: str) -> bytes:
+        """Probe, then decode at most `max_seconds` (and a little more) of an upload as
+        Asterisk's PCM. Raises PromptError for what the probe refuses, AudioError for what
+        the tools cannot read or take too long on."""
+        with tempfile.TemporaryDirectory(prefix="hotline-upload-") as folder:
+            source = Path(folder) / f"upload.{kind}"
+            source.write_bytes(data)
+            found = probe(source, kind, self.probe_timeout)
+            if kind == "wav" and not found.codec.startswith("pcm_"):
+                raise PromptError(
+                    f"{filename}: a WAV prompt holds PCM audio, not {found.codec}; export it "
+                    "as PCM WAV or as MP3"
+                )
+            if found.seconds is not None and found.seconds > self.max_seconds:
+                raise PromptError(
+                    f"{filename}: duration {found.seconds:.1f} s is too long (a prompt is at "
+                    f"most {self.max_seconds:g} s)"
+                )
+            return decode(source, kind, self.max_seconds, self.decode_timeout)
 
     def files(self) -> list[PromptInfo]:
         with self.sessions() as session:
@@ -238,11 +303,14 @@ def sniff(data: bytes) -> str | None:
 
 
 def synthesize(text: str, voice: str) -> bytes:
-    """espeak-ng speech for `text` as Asterisk's WAV (8 kHz mono 16-bit)."""
+    """espeak-ng speech for `text` as Asterisk's WAV (8 kHz mono 16-bit). The text goes in on
+    stdin: on the command line, one starting with '-' would be read as an option. Raises
+    RuntimeError."""
     from pydub import AudioSegment
 
     proc = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(PLACEHOLDER_SPEED), "--stdout", text],
+        ["espeak-ng", "-v", voice, "-s", str(PLACEHOLDER_SPEED), "--stdout", "--stdin"],
+        input=text.encode(),
         capture_output=True,
         timeout=60,
         check=False,
@@ -250,6 +318,84 @@ def synthesize(text: str, voice: str) -> bytes:
     if proc.returncode != 0 or not proc.stdout:
         raise RuntimeError(f"espeak-ng failed: {proc.stderr.decode(errors='replace')[:200]}")
     return to_asterisk_wav(AudioSegment.from_file(io.BytesIO(proc.stdout), format="wav"))
+
+
+def probe(path: Path, kind: str, timeout: float) -> Probe:
+    """The codec and duration of the first audio stream of `path`, read by ffprobe from the
+    headers (`kind` is 'wav' or 'mp3': no other demuxer is tried). Nothing is decoded; an MP3
+    without a length header is estimated from its first frames. Raises AudioError."""
+    out = _run_tool(
+        ["ffprobe", "-v", "error", "-f", kind, "-select_streams", "a:0"]
+        + ["-show_entries", "stream=codec_name,duration:format=duration", "-of", "json"]
+        + [str(path)],
+        timeout,
+        kind,
+        "reading its headers",
+    )
+    try:
+        found = json.loads(out)
+        stream = found["streams"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise AudioError(f"not readable as {kind.upper()} audio (no audio stream)") from None
+    seconds = _seconds(stream.get("duration")) or _seconds(found.get("format", {}).get("duration"))
+    return Probe(codec=str(stream.get("codec_name", "unknown")), seconds=seconds)
+
+
+def decode(path: Path, kind: str, max_seconds: float, timeout: float) -> bytes:
+    """At most `max_seconds` + 0.5 s of `path` as 8 kHz mono 16-bit PCM: ffmpeg stops there
+    whatever the headers claimed, so the caller can tell a file that is too long without
+    holding all of it. Raises AudioError."""
+    return _run_tool(
+        ["ffmpeg", "-nostdin", "-v", "error", "-threads", "1", "-f", kind, "-i", str(path)]
+        + ["-map", "0:a:0", "-t", f"{max_seconds + 0.5:g}", "-ac", "1", "-ar", str(RATE)]
+        + ["-f", "s16le", "-"],
+        timeout,
+        kind,
+        "decoding",
+    )
+
+
+def _run_tool(argv: list[str], timeout: float, kind: str, doing: str) -> bytes:
+    """Run ffprobe or ffmpeg with a time limit and a memory limit; return its output."""
+    with subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        # Limit the child's memory from here: a `preexec_fn` is not safe in a threaded
+        # program. The tool is still loading its libraries when the limit lands.
+        try:
+            resource.prlimit(proc.pid, resource.RLIMIT_AS, (DECODER_MEMORY, DECODER_MEMORY))
+        except (ProcessLookupError, PermissionError):
+            pass  # it has already ended
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise AudioError(f"{doing} took longer than {timeout:g} s") from None
+    if proc.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines()
+        detail = lines[-1][:200] if lines else f"{argv[0]} exited with {proc.returncode}"
+        raise AudioError(f"not readable as {kind.upper()} audio ({detail})")
+    return out
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def pcm_to_wav(pcm: bytes) -> bytes:
+    """8 kHz mono 16-bit PCM as a WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm)
+    return out.getvalue()
 
 
 def to_asterisk_wav(audio: Any) -> bytes:

@@ -1,6 +1,12 @@
 """The IVR in the controller: the live menu version and the call flow that runs the
 interpreter for each call. Each call reads the live version once, when it starts, and keeps it
 to its end. Versions are kept by `hotline.ivr.store.MenuStore`.
+
+A version goes live all or nothing: publishing or rolling back to it first makes every
+placeholder prompt it needs, and when one cannot be made the version is not put live. A live
+version that cannot run at start-up (it no longer validates, a placeholder cannot be made)
+never stops the controller: the newest version before it that can run is used, with an error
+in the log.
 """
 
 from __future__ import annotations
@@ -25,13 +31,13 @@ from hotline.calls.store import CallRecord
 from hotline.core.db import utcnow
 from hotline.core.settings import Settings
 from hotline.ivr.ports import AudioSocketListener, classify_text, static_router
-from hotline.ivr.prompts import PromptStore
-from hotline.ivr.store import (
-    MenuStore,
-)
+from hotline.ivr.prompts import PlaceholderFailed, PromptStore
+from hotline.ivr.store import MenuInvalid, MenuStore, Prepare
+from hotline.ivr.tables import MenuVersion
 from ivr.document import MenuDocument, default_menu_text, load, parse_text
 from ivr.interpreter import Dialplan, Interpreter
 from ivr.routing_port import Router
+from ivr.validation import validate
 from telephony.agi import AGISession
 
 log = logging.getLogger("hotline.ivr")
@@ -108,26 +114,82 @@ class IvrRuntime:
         if self.store.versions():
             return
         data = parse_text(default_menu_text())
-        row = self.store.create(data, "system", "the shipped default 12345 menu")
         self.prompts.load()
-        self.store.publish(row.id, "system", set(self.prompts.recorded))
+        try:
+            self.prompts.ensure_placeholders(load(data))
+        except PlaceholderFailed as exc:
+            log.error(
+                "the shipped default menu is not published: %s; calls get the basic flow", exc
+            )
+            return
+        row = self.store.create(data, "system", "the shipped default 12345 menu")
+        self.store.publish(row.id, "system", set(self.prompts.recorded), self._prepare("published"))
         log.info("published the default menu as version %d", row.id)
 
     async def reload(self) -> LiveMenu | None:
         """Read the live version from the database (after a publish or roll-back) and make
-        sure its placeholders exist before any call can play them."""
-
-        def work() -> LiveMenu | None:
-            self.prompts.load()
-            row = self.store.live()
-            if row is None:
-                return None
-            live = LiveMenu(row.id, load(row.document))
-            self.prompts.ensure_placeholders(live.document)
-            return live
-
-        self.live = await asyncio.to_thread(work)
+        sure its placeholders exist before any call can play them. When the live version
+        cannot run, the newest version live before it that can run is used instead, with an
+        error in the log; with none, calls get the basic flow."""
+        self.live = await asyncio.to_thread(self._runnable_live)
         return self.live
+
+    # -- blocking work (call from a worker thread) -------------------------------------
+    def publish(self, version: int, by: str) -> MenuVersion:
+        """Publish draft `version` once every placeholder it needs is made. Raises
+        MenuInvalid, PlaceholderFailed (nothing changed) and the store's errors; `reload`
+        afterwards to run it."""
+        self.prompts.load()
+        return self.store.publish(
+            version, by, set(self.prompts.recorded), self._prepare("published")
+        )
+
+    def rollback(self, by: str, to: int | None = None) -> MenuVersion:
+        """Make `to` (or the version before the live one) live again once it validates and
+        every placeholder it needs is made; `reload` afterwards to run it."""
+        self.prompts.load()
+        return self.store.rollback(by, to, self._prepare("made live"))
+
+    def _prepare(self, done: str) -> Prepare:
+        def prepare(row: MenuVersion) -> None:
+            try:
+                self._runnable(row, f"not {done}")
+            except PlaceholderFailed as exc:
+                raise PlaceholderFailed(f"version {row.id} is not {done}: {exc}") from exc
+
+        return prepare
+
+    def _runnable(self, row: MenuVersion, not_done: str) -> MenuDocument:
+        """The document of `row` once it can run: it validates against the recordings on
+        hand and every placeholder it needs exists. Raises MenuInvalid, PlaceholderFailed."""
+        document, problems = validate(row.document, set(self.prompts.recorded))
+        if document is None or problems:
+            raise MenuInvalid(row.id, problems, not_done)
+        self.prompts.ensure_placeholders(document)
+        return document
+
+    def _runnable_live(self) -> LiveMenu | None:
+        self.prompts.load()
+        # the live version first, then those live before it, newest first
+        versions = list(dict.fromkeys(a.version_id for a in self.store.activations()))
+        failed: list[str] = []
+        for version in versions:
+            try:
+                live = LiveMenu(version, self._runnable(self.store.get(version), "not run"))
+            except Exception as exc:  # whatever it is, the controller must start
+                failed.append(f"menu version {version} cannot run ({_why(exc)})")
+                continue
+            if failed:
+                log.error(
+                    "%s; running version %d instead until a version that runs is published "
+                    "or rolled back to",
+                    "; ".join(failed),
+                    version,
+                )
+            return live
+        if failed:
+            log.error("%s; no menu version can run: calls get the basic flow", "; ".join(failed))
+        return None
 
     async def classify(self, text: str) -> dict[str, Any] | None:
         """A caller's words classified on the calls' worker threads."""
@@ -180,3 +242,9 @@ class IvrRuntime:
         elif outcome.number:
             record.detail = f"transferred to {outcome.number}"
         self._outcomes.labels(outcome.kind).inc()
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, MenuInvalid):
+        return "; ".join(str(problem) for problem in exc.problems) or str(exc)
+    return str(exc)

@@ -3,9 +3,12 @@
 
 Versions: a draft is saved as given (even with problems), validated on demand, and published
 only when valid; a published version never changes. Publishing or rolling back adds a row to
-`ivr_activations`; the newest row names the live version.
+`ivr_activations`; the newest row names the live version. Both take a `prepare` step that runs
+before that row is written (the runtime makes the version's placeholder prompts there): when
+it fails, nothing is written and the live version stays as it was.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -35,14 +38,18 @@ class MenuInvalid(IvrError):
     error_id = "ivr-menu-invalid"
     status = 422
 
-    def __init__(self, version: int, problems: list[Problem]):
+    def __init__(self, version: int, problems: list[Problem], not_done: str = "not published"):
         self.problems = problems
-        super().__init__(f"version {version} has {len(problems)} problem(s); not published")
+        super().__init__(f"version {version} has {len(problems)} problem(s); {not_done}")
 
 
 class NothingToRollBack(IvrError):
     error_id = "ivr-nothing-to-roll-back"
     status = 409
+
+
+#: a last step before a version goes live; raises to leave everything as it was
+Prepare = Callable[[MenuVersion], None]
 
 
 class MenuStore:
@@ -111,9 +118,17 @@ class MenuStore:
         activations = self.activations()
         return self.get(activations[0].version_id) if activations else None
 
-    def publish(self, version: int, by: str, recorded: set[tuple[str, str]]) -> MenuVersion:
+    def publish(
+        self,
+        version: int,
+        by: str,
+        recorded: set[tuple[str, str]],
+        prepare: Prepare | None = None,
+    ) -> MenuVersion:
+        """Make draft `version` live once it validates and `prepare` has run on it."""
         with self.sessions() as session:
-            row = session.get(MenuVersion, version)
+            # Locked (PostgreSQL) so that the document prepared is the one published.
+            row = session.get(MenuVersion, version, with_for_update=True)
             if row is None:
                 raise VersionNotFound(f"no menu version {version}")
             if row.status != "draft":
@@ -123,6 +138,8 @@ class MenuStore:
             _, problems = validate(row.document, recorded)
             if problems:
                 raise MenuInvalid(version, problems)
+            if prepare is not None:
+                prepare(row)
             now = utcnow()
             row.status = "published"
             row.published_by = by
@@ -131,8 +148,11 @@ class MenuStore:
             session.commit()
             return row
 
-    def rollback(self, by: str, to: int | None = None) -> MenuVersion:
-        """Make `to` (or the version live before the current one) live again."""
+    def rollback(
+        self, by: str, to: int | None = None, prepare: Prepare | None = None
+    ) -> MenuVersion:
+        """Make `to` (or the version live before the current one) live again, once `prepare`
+        has run on it."""
         with self.sessions() as session:
             activations = list(
                 session.scalars(select(MenuActivation).order_by(MenuActivation.id.desc())).all()
@@ -152,6 +172,8 @@ class MenuStore:
                 raise IvrError(f"version {to} is a draft: publish it instead of rolling back")
             if to == current:
                 raise NothingToRollBack(f"version {to} is already live")
+            if prepare is not None:
+                prepare(row)
             session.add(MenuActivation(version_id=to, action="rollback", by=by, at=utcnow()))
             session.commit()
             return row

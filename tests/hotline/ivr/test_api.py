@@ -4,8 +4,11 @@ diff, diagram, simulation and prompt uploads (real pydub/ffmpeg and espeak-ng)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import shutil
 import subprocess
+import time
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,10 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
 from hotline.core import db
 from hotline.core.auth import create_user
 from hotline.core.settings import Settings
+from hotline.ivr import prompts
+from hotline.ivr.runtime import IvrRuntime
 from hotline.service import Service
 from hotline.web.app import create_app
 from ivr.document import default_menu_text, parse_text
@@ -39,11 +45,17 @@ async def service(settings: Settings, tmp_path: Path) -> AsyncIterator[Service]:
     service.engine.dispose()
 
 
-@pytest.fixture
-async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def client_for(service: Service) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         c.headers["Authorization"] = f"Bearer {create_user(service.sessions, 'olga', 'ops')}"
+        yield c
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(service) as c:
         yield c
 
 
@@ -285,3 +297,154 @@ async def test_an_mp3_upload_is_converted_for_asterisk_and_replaces_the_placehol
     prompts = (await client.get("/api/ivr/prompts")).json()["live"]
     greeting = next(p for p in prompts if p["name"] == "greeting" and p["language"] == "mandarin")
     assert greeting["state"] == "recorded" and greeting["synthetic"] is False
+
+
+async def test_a_publish_whose_placeholders_cannot_be_made_changes_nothing(
+    service: Service, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(text: str, voice: str) -> bytes:
+        raise RuntimeError("espeak-ng failed: the voice is missing")
+
+    monkeypatch.setattr(prompts, "synthesize", broken)
+    await client.post("/api/ivr/versions", json={"document": edited(greeting="新的问候语。")})
+    response = await client.post("/api/ivr/versions/2/publish")
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail["error"] == "ivr-placeholder-failed"
+    assert detail["message"] == (
+        "version 2 is not published: prompt 'greeting' (mandarin): no placeholder could be "
+        "made from its text (espeak-ng failed: the voice is missing)"
+    )
+    assert service.ivr.live is not None and service.ivr.live.version == 1
+    history = (await client.get("/api/ivr/live")).json()["history"]
+    assert [(h["version"], h["action"]) for h in history] == [(1, "publish")]
+    assert (await client.get("/api/ivr/versions/2")).json()["status"] == "draft"
+    # A controller started now runs version 1 too.
+    restarted = IvrRuntime(service.settings, service.sessions, CollectorRegistry())
+    await restarted.start()
+    assert restarted.live is not None and restarted.live.version == 1
+
+    monkeypatch.undo()
+    assert (await client.post("/api/ivr/versions/2/publish")).status_code == 200
+
+
+async def test_a_rollback_whose_placeholders_cannot_be_made_changes_nothing(
+    service: Service, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await client.post("/api/ivr/versions", json={"document": edited()})
+    assert (await client.post("/api/ivr/versions/2/publish")).status_code == 200
+    # Version 1's placeholders are gone and cannot be made again.
+    await asyncio.to_thread(shutil.rmtree, service.ivr.prompts.directory / "synthetic")
+
+    def broken(text: str, voice: str) -> bytes:
+        raise RuntimeError("espeak-ng failed")
+
+    monkeypatch.setattr(prompts, "synthesize", broken)
+    response = await client.post("/api/ivr/rollback", json={})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]["message"].startswith(
+        "version 1 is not made live: prompt 'greeting' (mandarin): no placeholder could be made"
+    )
+    assert service.ivr.live is not None and service.ivr.live.version == 2
+    history = (await client.get("/api/ivr/live")).json()["history"]
+    assert [h["version"] for h in history] == [2, 1]
+
+
+async def test_texts_that_look_like_espeak_options_are_published_as_speech(
+    service: Service, client: httpx.AsyncClient
+) -> None:
+    """Before, `--help` made espeak-ng print its help: the version went live, then making
+    its placeholder failed, and so did every later start."""
+    await client.post("/api/ivr/versions", json={"document": edited(greeting="--help")})
+    response = await client.post("/api/ivr/versions/2/publish")
+    assert response.status_code == 200, response.text
+    live = service.ivr.live
+    assert live is not None and live.version == 2
+    played = service.ivr.prompts.resolve(live.document, "greeting", "mandarin")
+    with wave.open(played + ".wav") as w:  # noqa: ASYNC230 - a local file in a test
+        assert w.getnframes() / w.getframerate() > 0.1
+
+
+async def test_prompt_texts_with_control_characters_are_not_published(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/api/ivr/versions", json={"document": edited(greeting="您好\x07")})
+    response = await client.post("/api/ivr/versions/2/publish")
+    assert response.status_code == 422
+    assert response.json()["detail"]["problems"] == [
+        {
+            "code": "invalid_value",
+            "path": "prompts.greeting.mandarin",
+            "message": "the text of prompt 'greeting' holds a control character (U+0007 at character 3); "
+            "write plain text",
+        }
+    ]
+
+
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+async def test_hostile_documents_are_refused_with_a_message(client: httpx.AsyncClient) -> None:
+    deep = 10_000
+    cases = {
+        BILLION_LAUGHS: "line 1: YAML anchors and aliases (&a, *a) are not accepted",
+        "nodes: " + "[" * deep + "]" * deep: "the document is nested more than 20 levels deep",
+        '{"a": ' * deep + "1" + "}" * deep: "the document is nested more than 20 levels deep",
+    }
+    for text, message in cases.items():
+        response = await client.post("/api/ivr/versions", json={"document": text})
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"]["message"].startswith(message)
+    # The same nesting as a JSON object rather than text.
+    nested = '{"a": ' * 500 + "1" + "}" * 500
+    response = await client.post(
+        "/api/ivr/versions",
+        content='{"document": ' + nested + "}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert "nested more than 20 levels deep" in response.json()["detail"]["message"]
+    # Deeper than Python's recursion limit, the request's own JSON parser refuses it.
+    nested = '{"a": ' * deep + "1" + "}" * deep
+    response = await client.post(
+        "/api/ivr/versions",
+        content='{"document": ' + nested + "}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert [v["version"] for v in (await client.get("/api/ivr/versions")).json()["items"]] == [1]
+
+
+@pytest.fixture
+def two_hours_mp3(tmp_path: Path) -> bytes:
+    """Two hours of silence in 7 MB: ten seconds at 8 kbit/s, the frames repeated."""
+    unit = tmp_path / "unit.mp3"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "10"]
+        + ["-b:a", "8k", "-write_xing", "0", "-id3v2_version", "0", str(unit)],
+        check=True,
+    )
+    return unit.read_bytes() * 720
+
+
+async def test_an_upload_that_expands_to_hours_is_refused_before_it_is_decoded(
+    settings: Settings, tmp_path: Path, two_hours_mp3: bytes
+) -> None:
+    # The default upload limit (10 MB): the size check alone lets the file through.
+    service = Service(
+        settings.model_copy(update={"prompts_dir": tmp_path / "prompts", "speech_enabled": False})
+    )
+    db.upgrade(service.settings.database_url)
+    bomb = two_hours_mp3
+    assert len(bomb) < service.settings.prompt_max_bytes
+    async with client_for(service) as client:
+        started = time.monotonic()
+        response = await upload(client, bomb, "bomb.mp3")
+        assert time.monotonic() - started < 5
+    service.engine.dispose()
+    assert response.status_code == 422, response.text
+    message = response.json()["detail"]["message"]
+    assert message.startswith("bomb.mp3: duration 7")
+    assert message.endswith("s is too long (a prompt is at most 60 s)")
