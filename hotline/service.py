@@ -14,8 +14,9 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_model
 from asr.model import default_model_path
@@ -33,6 +34,9 @@ from hotline.roster.store import forget_words as forget_route_words
 from hotline.web.app import create_app
 from telephony.agi import AGISession, AsyncAGIServer, ChannelHungUp
 from telephony.ami_client import AMIClient, AMIConnectionError, AMIError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("hotline.service")
 
@@ -276,6 +280,24 @@ class Service:
         return {"ami": self.ami.connected, "database": db.ping(self.engine)}
 
 
+def api_server(settings: Settings, app: FastAPI) -> uvicorn.Config:
+    """The web API's server for `app`. The client's address (audit log, rate limits) is the
+    connection's; X-Forwarded-For replaces it only on connections from the proxies named in
+    `HOTLINE_TRUSTED_PROXIES` (anyone on the host could send it otherwise)."""
+    import uvicorn
+
+    proxies = [str(network) for network in settings.trusted_proxy_networks]
+    return uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        lifespan="off",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or [],
+    )
+
+
 async def serve(settings: Settings, flow: CallFlow | None = None) -> None:
     """Run the controller and its web API until cancelled or interrupted."""
     import uvicorn
@@ -286,14 +308,7 @@ async def serve(settings: Settings, flow: CallFlow | None = None) -> None:
     except BaseException:
         await service.stop()
         raise
-    config = uvicorn.Config(
-        create_app(service),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(api_server(settings, create_app(service)))
     try:
         await server.serve()
     finally:

@@ -1,5 +1,6 @@
 """`/api/calls`: the call log, for admins, supervisors and ops. What a role sees of the caller
-(number, name, words, keys in the path) is `hotline.core.privacy`'s rule."""
+(number, name, words, keys in the path) is `hotline.core.privacy`'s rule; every listing and
+opening is written to the audit log (`hotline.core.audit`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from hotline.calls.tables import Call
+from hotline.core.audit import audit, client_address
 from hotline.core.auth import Role, User
 from hotline.core.privacy import View
 from hotline.web.deps import require, service_of
@@ -67,7 +69,23 @@ async def list_calls(
             rows = session.scalars(
                 select(Call).order_by(Call.started_at.desc()).limit(limit).offset(offset)
             ).all()
-            return CallPage(total=total, items=[call_out(c, user) for c in rows])
+            page = CallPage(total=total, items=[call_out(c, user) for c in rows])
+            audit(
+                session,
+                user=user.name,
+                role=user.role,
+                subject="call",
+                action="list",
+                client=client_address(request),
+                detail={
+                    "limit": limit,
+                    "offset": offset,
+                    "total": total,
+                    "unique_ids": [c.unique_id for c in rows],
+                },
+            )
+            session.commit()
+            return page
 
     return await asyncio.to_thread(query)
 
@@ -79,6 +97,17 @@ async def get_call(request: Request, unique_id: str, user: CallReader) -> CallOu
     def query() -> Call | None:
         with sessions() as session:
             call: Call | None = session.get(Call, unique_id)
+            if call is not None:
+                audit(
+                    session,
+                    user=user.name,
+                    role=user.role,
+                    subject="call",
+                    action="open",
+                    unique_id=unique_id,
+                    client=client_address(request),
+                )
+                session.commit()
             return call
 
     call = await asyncio.to_thread(query)

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    # Reverse proxies in front of the web API (comma-separated addresses or networks): only
+    # from these is X-Forwarded-For taken as the client's address (audit log, rate limits).
+    trusted_proxies: str = ""
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = Field(15090, ge=1, le=65535)
     # AudioSocket connections (asr/server.py): at most this many open at once (silent ones make
@@ -249,9 +252,9 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
-    @field_validator("audiosocket_allow")
+    @field_validator("audiosocket_allow", "trusted_proxies")
     @classmethod
-    def _audiosocket_allow(cls, value: str) -> str:
+    def _address_list(cls, value: str) -> str:
         _address_networks(value)
         return value
 
@@ -317,6 +320,11 @@ class Settings(BaseSettings):
         """The peers the AudioSocket server serves: loopback, and `audiosocket_allow`."""
         loopback = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
         return loopback + _address_networks(self.audiosocket_allow)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """The proxies whose X-Forwarded-For the web API believes (none by default)."""
+        return _address_networks(self.trusted_proxies)
 
     @property
     def use_sandbox(self) -> bool:

@@ -3,7 +3,11 @@ audit log, and the supervisors' page.
 
 Only supervisors and admins reach a recording; every other role gets 403 before anything is
 looked up, so a refusal says nothing about whether a recording exists. Every search, opening,
-stream and download is written to the audit log with who, what, when and from where.
+ticket, stream, download, hold and release is written to the audit log
+(`hotline.core.audit`) with who, what, when and from where. A legal hold is lifted (or
+changed) only by an admin or the one who set it.
+
+The audit log of every feature is listed here too (`/api/audit`, admins).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
+from hotline.core.audit import AuditEntry, client_address
 from hotline.core.auth import User, user_for_token
 from hotline.core.db import utcnow
 from hotline.core.privacy import View
 from hotline.recordings.feature import RecordingsFeature
 from hotline.recordings.store import SORTS, SearchFilters, audit, search
-from hotline.recordings.tables import Recording, RecordingAudit, as_utc
+from hotline.recordings.tables import Recording, as_utc
 from hotline.web.deps import Role, require, service_of
 from recordings.ids import RecordingIdError, check_recording_id
 from recordings.media import MIME_TYPES
@@ -95,6 +100,7 @@ class AuditOut(BaseModel):
     at: datetime
     user: str
     role: str
+    subject: str
     action: str
     unique_id: str | None
     client: str
@@ -114,7 +120,7 @@ def _feature(request: Request) -> RecordingsFeature:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else ""
+    return client_address(request)
 
 
 def _checked_id(unique_id: str) -> str:
@@ -315,6 +321,15 @@ async def audio_ticket(request: Request, unique_id: str, user: Listener) -> Tick
     _checked_id(unique_id)
     await asyncio.to_thread(_load, request, unique_id)
     ticket = feature.tickets.issue(user.name, user.role, unique_id)
+    await asyncio.to_thread(
+        _audit,
+        request,
+        user.name,
+        user.role,
+        "ticket",
+        unique_id,
+        expires_in=feature.tickets.seconds,
+    )
     return Ticket(
         url=f"/api/recordings/{unique_id}/audio?ticket={ticket}",
         expires_in=feature.tickets.seconds,
@@ -357,10 +372,29 @@ async def audio(
 
 def _set_hold(request: Request, unique_id: str, user: User, reason: str | None) -> None:
     feature = _feature(request)
+    action = "hold" if reason is not None else "release"
     with service_of(request).sessions() as session:
         recording = session.get(Recording, unique_id)
         if recording is None:
             raise _not_found(unique_id)
+        holder = recording.hold_by
+        if recording.on_hold and user.role != Role.admin and holder != user.name:
+            # Someone else's hold: only they or an admin may lift or change it.
+            audit(
+                session,
+                user=user.name,
+                role=user.role,
+                action=f"{action}_refused",
+                unique_id=unique_id,
+                client=_client(request),
+                detail={"held_by": holder},
+            )
+            session.commit()
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this recording is on hold by {holder or 'an admin'}: only they or an admin "
+                "may lift or change the hold",
+            )
         started_at = as_utc(recording.started_at)
         assert started_at is not None
         recording.on_hold = reason is not None
@@ -378,10 +412,10 @@ def _set_hold(request: Request, unique_id: str, user: User, reason: str | None) 
             session,
             user=user.name,
             role=user.role,
-            action="hold" if reason is not None else "release",
+            action=action,
             unique_id=unique_id,
             client=_client(request),
-            detail={"reason": reason} if reason is not None else {},
+            detail={"reason": reason} if reason is not None else {"held_by": holder},
         )
         session.commit()
 
@@ -400,28 +434,35 @@ async def release(request: Request, unique_id: str, user: Listener) -> dict[str,
     return {"unique_id": unique_id, "on_hold": False}
 
 
+@router.get("/api/audit")
 @router.get("/api/recordings-audit")
 async def audit_log(
     request: Request,
     user: Admin,
     unique_id: Annotated[str | None, Query(max_length=64)] = None,
     user_name: Annotated[str | None, Query(alias="user", max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=16)] = None,
+    subject: Annotated[str | None, Query(max_length=16)] = None,
+    action: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AuditPage:
+    """The audit log of every feature, newest first (`/api/recordings-audit` is its old
+    name)."""
+
     def run() -> AuditPage:
-        query = select(RecordingAudit)
+        query = select(AuditEntry)
         if unique_id:
-            query = query.where(RecordingAudit.unique_id == unique_id)
+            query = query.where(AuditEntry.unique_id == unique_id)
         if user_name:
-            query = query.where(RecordingAudit.user_name == user_name)
+            query = query.where(AuditEntry.user_name == user_name)
+        if subject:
+            query = query.where(AuditEntry.subject == subject)
         if action:
-            query = query.where(RecordingAudit.action == action)
+            query = query.where(AuditEntry.action == action)
         with service_of(request).sessions() as session:
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
             rows = session.scalars(
-                query.order_by(RecordingAudit.id.desc()).limit(limit).offset(offset)
+                query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
             ).all()
             return AuditPage(
                 total=total,
@@ -431,6 +472,7 @@ async def audit_log(
                         at=as_utc(r.at) or r.at,
                         user=r.user_name,
                         role=r.role,
+                        subject=r.subject,
                         action=r.action,
                         unique_id=r.unique_id,
                         client=r.client,

@@ -99,11 +99,13 @@ class Tickets:
         try:
             payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
             user, role, ticket_id, expires = payload.rsplit(":", 3)
+            expires_at = int(expires)
         except ValueError:
             return None
-        if not hmac.compare_digest(mac, self._sign(payload)):
+        # As bytes: compare_digest raises on str with non-ASCII characters (a forged MAC).
+        if not hmac.compare_digest(mac.encode("utf-8", "replace"), self._sign(payload).encode()):
             return None
-        if ticket_id != unique_id or int(expires) < time.time():
+        if ticket_id != unique_id or expires_at < time.time():
             return None
         return user, role
 

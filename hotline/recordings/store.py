@@ -23,8 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.core.audit import audit as core_audit
 from hotline.core.db import utcnow
-from hotline.recordings.tables import Recording, RecordingAudit, RecordingJob, as_utc
+from hotline.recordings.tables import Recording, RecordingJob, as_utc
 from recordings.ingest import IngestJob
 from recordings.metadata import classification_of
 from recordings.retention import RetentionPolicy
@@ -328,15 +329,16 @@ def audit(
     client: str = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        RecordingAudit(
-            user_name=user,
-            role=role,
-            action=action,
-            unique_id=unique_id,
-            client=client[:64],
-            detail=detail or {},
-        )
+    """An entry of the audit log about a recording (`hotline.core.audit`)."""
+    core_audit(
+        session,
+        user=user,
+        role=role,
+        subject="recording",
+        action=action,
+        unique_id=unique_id,
+        client=client,
+        detail=detail,
     )
 
 

@@ -1,8 +1,9 @@
 """Tables of the recordings feature.
 
 `recording_jobs` is the durable ingest queue (one row per call), `recordings` the search
-index (rebuildable from the store's sidecars), `recording_audit` who did what with which
-recording. `hotline.recordings.store` is the only code that writes them.
+index (rebuildable from the store's sidecars). `hotline.recordings.store` is the only code
+that writes them. Who did what with which recording goes to the audit log of every feature
+(`hotline.core.audit`, subject "recording").
 """
 
 from datetime import UTC, datetime
@@ -75,19 +76,6 @@ class Recording(Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     words: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class RecordingAudit(Base):
-    __tablename__ = "recording_audit"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    user_name: Mapped[str] = mapped_column(String(64), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(16), index=True)
-    unique_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    client: Mapped[str] = mapped_column(String(64), default="")
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 # ---- the job queue -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, field_validator
 
+from hotline.core.audit import audit, client_address
 from hotline.core.auth import User
 from hotline.core.privacy import View
 from hotline.roster.store import NotFound, RosterImportError, shift_from_fields
@@ -293,9 +294,27 @@ async def pause(extension: str, body: PauseIn, request: Request, _: Supervisor) 
     return {"extension": extension, "paused": body.paused}
 
 
+def _read_decision(request: Request, unique_id: str, user: User) -> Any:
+    """The call's routing decision, its reading written to the audit log."""
+    row = _store(request).decision_of(unique_id)
+    if row is not None:
+        with service_of(request).sessions() as session:
+            audit(
+                session,
+                user=user.name,
+                role=user.role,
+                subject="decision",
+                action="open",
+                unique_id=unique_id,
+                client=client_address(request),
+            )
+            session.commit()
+    return row
+
+
 @router.get("/decisions/{unique_id}")
 async def decision(unique_id: str, request: Request, user: Supervisor) -> dict[str, Any]:
-    row = await _run(_store(request).decision_of, unique_id)
+    row = await _run(_read_decision, request, unique_id, user)
     if row is None:
         raise HTTPException(404, f"no routing decision for call {unique_id!r}")
     view = View.for_role(user.role)

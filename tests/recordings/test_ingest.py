@@ -19,9 +19,10 @@ from asr import LoadedModel
 from hotline.calls.tables import Call
 from hotline.cli import app as cli_app
 from hotline.core import db
+from hotline.core.audit import AuditEntry
 from hotline.core.settings import Settings
 from hotline.recordings.store import SearchFilters, search
-from hotline.recordings.tables import Recording, RecordingAudit, RecordingJob
+from hotline.recordings.tables import Recording, RecordingJob
 from hotline.service import Service
 from recordings import media
 from tests.recordings.conftest import feature_of, ingest_call
@@ -124,7 +125,7 @@ async def test_retention_purges_expired_recordings_but_never_those_on_hold(
         assert sorted(rows) == ["hotline-1.2", "hotline-1.3", "hotline-1.4"]
         assert rows["hotline-1.2"].on_hold and rows["hotline-1.2"].hold_reason == "行政复议 2026-17"
         assert rows["hotline-1.3"].category == "complaint"
-        entries = session.scalars(select(RecordingAudit).order_by(RecordingAudit.id)).all()
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
         purge = [e for e in entries if e.action == "purge"]
         assert [(e.unique_id, e.user_name) for e in purge] == [("hotline-1.1", "system")]
         assert purge[0].detail["category"] == "default"
@@ -135,10 +136,15 @@ async def test_retention_purges_expired_recordings_but_never_those_on_hold(
             left = session.scalars(text("SELECT unique_id FROM recordings_fts")).all()
             assert "hotline-1.1" not in left
 
-    # Once the hold is lifted, the expired recording goes at the next purge.
+    # Only the one who set the hold, or an admin, lifts it; then the expired recording goes
+    # at the next purge.
     async with client(service) as http:
-        released = await http.delete(
+        refused = await http.delete(
             "/api/recordings/hotline-1.2/hold", headers=token(service, "supervisor", "sup-2")
+        )
+        assert refused.status_code == 403
+        released = await http.delete(
+            "/api/recordings/hotline-1.2/hold", headers=token(service, "admin", "admin-2")
         )
         assert released.status_code == 200
     assert feature_of(service).purge() == ["hotline-1.2"]
@@ -291,7 +297,7 @@ async def test_roles_anonymous_operator_and_ops_are_refused_without_a_hint(
         missing = await http.get("/api/recordings/hotline-404.1", headers=supervisor)
         assert missing.status_code == 404
         with service.sessions() as session:
-            entries = session.scalars(select(RecordingAudit)).all()
+            entries = session.scalars(select(AuditEntry)).all()
             assert all(e.user_name != "u-operator" and e.user_name != "u-ops" for e in entries)
 
 

@@ -126,7 +126,7 @@ async def test_after_the_purge_the_callers_words_are_nowhere(
     # What stays of the call: who called and when, the path without words, the decision.
     with service.sessions() as session:
         from hotline.calls.tables import Call
-        from hotline.recordings.tables import RecordingAudit as AuditEntry
+        from hotline.core.audit import AuditEntry
         from hotline.roster.tables import CallRouteRow
 
         call = session.get(Call, UID)
