@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ivr import document
@@ -26,10 +24,8 @@ DEEP = 10_000
 
 
 def refused(text: str) -> str:
-    started = time.monotonic()
     with pytest.raises(DocumentError) as caught:
         parse_text(text)
-    assert time.monotonic() - started < 1
     return str(caught.value)
 
 

