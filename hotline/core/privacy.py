@@ -56,9 +56,11 @@ FIELD_KINDS: Mapping[str, Personal] = {
     "digits": Personal.keys,
 }
 #: the same key holds personal data only in some steps: a route step's `reason` is the
-#: routing explanation (a retry's is "no_input")
+#: routing explanation (a retry's is "no_input"); the built-in flow's `digits` step keeps
+#: the key in `value`
 STEP_FIELD_KINDS: Mapping[tuple[str, str], Personal] = {
     ("route", "reason"): Personal.words,
+    ("digits", "value"): Personal.keys,
 }
 #: the labels of a classification (no words of the caller); anything else is left out for
 #: a reader who does not see words

@@ -18,6 +18,7 @@ def test_a_path_as_ops_and_supervisors_see_it() -> None:
         {"step": "speech", "node": "speak", "text": "我家暖气不热", "seconds": 2.0},
         {"step": "route", "queue": "dispatch", "reason": "caller has open case GD-1"},
         {"step": "transfer", "node": "t", "number": "110"},
+        {"step": "digits", "value": "3"},
     ]
     assert View.for_role("ops").path(path) == [
         {"step": "input", "node": "main", "waited": 1.2},
@@ -25,6 +26,7 @@ def test_a_path_as_ops_and_supervisors_see_it() -> None:
         {"step": "speech", "node": "speak", "seconds": 2.0},
         {"step": "route", "queue": "dispatch"},
         {"step": "transfer", "node": "t", "number": "110"},
+        {"step": "digits"},
     ]
     assert View.for_role("supervisor").path(path) == path
     # What stays once a recording's retention has ended: everything but the words.
