@@ -3,8 +3,15 @@
 Theory of operation: Debian 12 has no Asterisk package, so `up` makes a minimal Debian
 unstable tree with debootstrap inside the project's `.sandbox/` folder, installs Asterisk
 there with apt, renders `asterisk-conf/` into it with the ports and secrets from settings and
-runs two Asterisk processes in it as root (chroot, no `-U`): `hotline` (the Asterisk the
-controller drives) and `carrier` (plays the public network over a SIP trunk on loopback).
+runs two Asterisk processes in it (chroot): `hotline` (the Asterisk the controller drives) and
+`carrier` (plays the public network over a SIP trunk on loopback).
+
+Both run as an unprivileged user (`-U`), `ASTERISK_USER`, made inside the tree with ids no
+user or group of the host has: the Debian package's own `asterisk` user takes the tree's first
+free system id, which may be a host account's (PostgreSQL's, say), and the kernel knows only
+the number. That user owns what an instance writes (spool, log, run, db, cache); its
+configuration is root's, readable by the user's group only (0640 in a 0750 folder). A tree, a
+user or an instance that is not as expected stops `up` with an error that says why.
 
 The configuration is read from `asterisk_conf/` beside this module: in a checkout a symlink to
 the top-level `asterisk-conf/`, in an installed package (a wheel) a copy of it.
@@ -18,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import grp
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -36,6 +45,13 @@ PACKAGES = ["asterisk", "asterisk-modules", "asterisk-core-sounds-en"]
 INSTANCES = ("hotline", "carrier")
 DEGRADED_PROMPT = "抱歉，正在为您转接人工服务。"
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
+#: the unprivileged user (and group) the sandbox's Asterisks run as
+ASTERISK_USER = "hotline-asterisk"
+#: where its uid and gid are chosen: outside Debian's system and user ranges, and checked to
+#: be free in the tree and on the host
+USER_IDS = range(61000, 62000)
+#: an instance's directories Asterisk writes to, owned by ASTERISK_USER
+WRITABLE = ("spool", "log", "run", "db", "cache")
 
 Progress = Callable[[str], None]
 
@@ -205,6 +221,10 @@ class Sandbox:
             if not target.exists() or target.read_text(encoding="utf-8") != rendered:
                 target.write_text(rendered, encoding="utf-8")
                 changed = True
+            # Secrets (AMI, phones): never world-readable; Asterisk reads them through its
+            # group (`hand_over`).
+            os.chmod(target, 0o640)
+        os.chmod(etc, 0o750)
         return changed
 
     def system_prompts(self) -> None:
@@ -227,10 +247,109 @@ class Sandbox:
             capture_output=True,
         )
         raw.unlink()
+        # Played by Asterisk, which runs as another user.
+        os.chmod(folder, 0o755)
+        os.chmod(target, 0o644)
+
+    # ---- the unprivileged user ---------------------------------------------------------
+    def _tree_ids(self, filename: str) -> dict[str, int]:
+        """name -> id in the tree's /etc/passwd or /etc/group."""
+        ids: dict[str, int] = {}
+        path = self.root / "etc" / filename
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fields = line.split(":")
+            if len(fields) >= 3 and fields[2].isdigit():
+                ids[fields[0]] = int(fields[2])
+        return ids
+
+    def ensure_user(self) -> tuple[int, int]:
+        """(uid, gid) of ASTERISK_USER in the tree, made when missing. Raises SandboxError
+        when it cannot be made, or when a host account has since taken its uid or gid."""
+        users, groups = self._tree_ids("passwd"), self._tree_ids("group")
+        if ASTERISK_USER in users and ASTERISK_USER in groups:
+            uid, gid = users[ASTERISK_USER], groups[ASTERISK_USER]
+            taken = _host_account(uid, gid)
+            if taken:
+                raise SandboxError(
+                    f"the sandbox's Asterisk user {ASTERISK_USER} has uid {uid} and gid {gid}, "
+                    f"and the host's {taken} has that id too: its processes could act on each "
+                    "other's. Make the tree again: `hotline sandbox down --purge`, then "
+                    "`hotline sandbox up`"
+                )
+            return uid, gid
+        for tool in ("groupadd", "useradd"):
+            if not (self.root / "usr/sbin" / tool).exists():
+                raise SandboxError(
+                    f"the sandbox tree has no {tool} to make the user Asterisk runs as: make "
+                    "the tree again (`hotline sandbox down --purge`, then `hotline sandbox up`)"
+                )
+        used = set(users.values()) | set(groups.values())
+        free = next((n for n in USER_IDS if n not in used and not _host_account(n, n)), None)
+        if free is None:
+            raise SandboxError(
+                f"no id in {USER_IDS.start}-{USER_IDS.stop - 1} is free both in the sandbox "
+                "tree and on the host for the user Asterisk runs as"
+            )
+        gid = groups.get(ASTERISK_USER, free)
+        tree = ["chroot", str(self.root)]
+        if ASTERISK_USER not in groups:
+            self._run(
+                [*tree, "groupadd", "--system", "--gid", str(gid), ASTERISK_USER],
+                f"making the group {ASTERISK_USER} in the sandbox tree",
+            )
+        self._run(
+            [
+                *tree,
+                "useradd",
+                "--system",
+                "--uid",
+                str(free),
+                "--gid",
+                str(gid),
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                ASTERISK_USER,
+            ],
+            f"making the user {ASTERISK_USER} in the sandbox tree",
+        )
+        made = (
+            self._tree_ids("passwd").get(ASTERISK_USER),
+            self._tree_ids("group").get(ASTERISK_USER),
+        )
+        if made != (free, gid):
+            raise SandboxError(
+                f"{ASTERISK_USER} was not made as asked in the sandbox tree (uid, gid: {made})"
+            )
+        self._progress(f"made the user {ASTERISK_USER} ({free}:{gid}) for Asterisk in the tree")
+        return free, gid
+
+    def hand_over(self, name: str, uid: int, gid: int) -> None:
+        """Instance `name`'s writable directories (and all in them) to uid:gid, 0750; its
+        configuration to root:gid. Links are changed, never followed (an absolute link in
+        the tree leads to the host's own files)."""
+        etc = self.host_path(name, "etc")
+        os.chown(etc, 0, gid)
+        for conf in etc.glob("*.conf"):
+            os.lchown(conf, 0, gid)
+        for inside in WRITABLE:
+            top = self.host_path(name, inside)
+            os.lchown(top, uid, gid)
+            for folder, dirs, files in os.walk(top):
+                for entry in (*dirs, *files):
+                    os.lchown(os.path.join(folder, entry), uid, gid)
+            os.chmod(top, 0o750)
 
     # ---- processes ---------------------------------------------------------------------
     def _conf_arg(self, name: str) -> list[str]:
         return ["-C", f"/etc/{name}-asterisk/asterisk.conf"]
+
+    def asterisk_command(self, name: str) -> list[str]:
+        """How instance `name` is started: in the tree, as ASTERISK_USER, in the foreground."""
+        user = ["-U", ASTERISK_USER, "-G", ASTERISK_USER]
+        return ["chroot", str(self.root), "asterisk", *user, *self._conf_arg(name), "-f", "-n"]
 
     def pid(self, name: str) -> int | None:
         pidfile = self.host_path(name, "run") / "asterisk.pid"
@@ -276,11 +395,17 @@ class Sandbox:
 
     def start(self, name: str) -> None:
         changed = self.render(name)
-        if self.pid(name) is not None:
-            if not changed and self.ami_answers(name):
-                self._progress(f"{name} Asterisk already running (pid {self.pid(name)})")
+        uid, gid = self.ensure_user()
+        self.hand_over(name, uid, gid)
+        pid = self.pid(name)
+        if pid is not None:
+            if process_uid(pid) != uid:
+                self._progress(f"{name} Asterisk does not run as {ASTERISK_USER}: restarting it")
+            elif not changed and self.ami_answers(name):
+                self._progress(f"{name} Asterisk already running (pid {pid})")
                 return
-            self._progress(f"{name} Asterisk: configuration changed, restarting")
+            else:
+                self._progress(f"{name} Asterisk: configuration changed, restarting")
             self.stop(name)
         if self.ami_answers(name):
             raise SandboxError(
@@ -289,27 +414,50 @@ class Sandbox:
                 "`hotline sandbox down` in the other checkout) or choose other ports "
                 "(HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_CARRIER_AMI_PORT, ...)"
             )
-        self._progress(f"starting the {name} Asterisk (AMI on 127.0.0.1:{self.ami_port(name)})")
-        log = (self.host_path(name, "log") / "console.log").open("ab")
-        subprocess.Popen(
-            ["chroot", str(self.root), "asterisk", *self._conf_arg(name), "-f", "-n"],
+        self._progress(
+            f"starting the {name} Asterisk as {ASTERISK_USER} "
+            f"(AMI on 127.0.0.1:{self.ami_port(name)})"
+        )
+        console = self.host_path(name, "log") / "console.log"
+        log = console.open("ab")
+        os.lchown(console, uid, gid)
+        process = subprocess.Popen(
+            self.asterisk_command(name),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,  # survives the command that started it, not its Ctrl-C
+            umask=0o027,
         )
         log.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SandboxError(
+                    f"the {name} Asterisk stopped at start-up (exit {process.returncode}), "
+                    f"running as {ASTERISK_USER} ({uid}:{gid}); its console:\n"
+                    f"{console.read_text(errors='replace')[-2000:]}"
+                )
             if self.ami_answers(name):
                 out = self.cli(name, "core waitfullybooted", timeout=60)
                 if "fully booted" in out.lower():
+                    self._check_user(name, uid)
                     return
             time.sleep(0.2)
-        tail = (self.host_path(name, "log") / "console.log").read_text(errors="replace")[-2000:]
         raise SandboxError(
-            f"the {name} Asterisk did not answer AMI within 60 s; its console:\n{tail}"
+            f"the {name} Asterisk did not answer AMI within 60 s; its console:\n"
+            f"{console.read_text(errors='replace')[-2000:]}"
         )
+
+    def _check_user(self, name: str, uid: int) -> None:
+        pid = self.pid(name)
+        running_as = process_uid(pid) if pid is not None else None
+        if running_as != uid:
+            self.stop(name)
+            raise SandboxError(
+                f"the {name} Asterisk ran as uid {running_as}, not as {ASTERISK_USER} ({uid}); "
+                "it was stopped"
+            )
 
     def stop(self, name: str) -> None:
         pid = self.pid(name)
@@ -348,6 +496,9 @@ class Sandbox:
         folder = self.root / "var/lib/carrier-sounds"
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, folder / f"{name}.wav")
+        # Played by the carrier Asterisk, which runs as another user.
+        os.chmod(folder, 0o755)
+        os.chmod(folder / f"{name}.wav", 0o644)
         return f"/var/lib/carrier-sounds/{name}"
 
     # ---- commands ----------------------------------------------------------------------
@@ -394,3 +545,27 @@ class Sandbox:
             if self.pid(name) is not None and path in (self.root, self.dir):
                 raise SandboxError(f"refusing to delete {path}: the {name} Asterisk still runs")
         shutil.rmtree(path)
+
+
+def process_uid(pid: int) -> int | None:
+    """The effective uid process `pid` runs as, or None when there is no such process."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[2])
+    return None
+
+
+def _host_account(uid: int, gid: int) -> str | None:
+    """The host's user with `uid` or group with `gid` ("user postgres"), or None."""
+    try:
+        return f"user {getattr(pwd.getpwuid(uid), 'pw_name', uid)}"
+    except KeyError:
+        pass
+    try:
+        return f"group {getattr(grp.getgrgid(gid), 'gr_name', gid)}"
+    except KeyError:
+        return None

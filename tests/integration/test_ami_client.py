@@ -28,12 +28,31 @@ async def test_login_ping_and_event_list(sandbox, settings: Settings) -> None:
         assert ami.banner is not None and ami.banner.text.startswith("Asterisk Call Manager/")
         pong = await ami.action("Ping")
         assert pong.get("Ping") == "Pong"
-        response, endpoints = await ami.action_list("PJSIPShowEndpoints")
+        response, queues = await ami.action_list("QueueStatus")
         assert response.starts_event_list
-        names = {e["ObjectName"] for e in endpoints}
-        assert {"carrier", "6001", "7001"} <= names
-        version = await ami.action("Command", {"Command": "core show version"})
-        assert any(line.startswith("Asterisk 22") for line in version.output)
+        names = {e["Queue"] for e in queues if e.name == "QueueParams"}
+        assert {"intake", "dispatch", "callback"} <= names
+    finally:
+        await ami.close()
+
+
+async def test_the_controllers_login_cannot_run_cli_commands_or_originate(
+    sandbox, settings: Settings
+) -> None:
+    """Least privilege (asterisk-conf/hotline/manager.conf): what the controller never sends
+    is refused, and the connection stays usable."""
+    ami = client(settings)
+    await ami.connect()
+    try:
+        for action, headers in (
+            ("Command", {"Command": "core show version"}),
+            ("Originate", {"Channel": "Local/s@hotline-test", "Application": "Wait"}),
+            ("PJSIPShowEndpoints", {}),
+            ("GetConfig", {"Filename": "manager.conf"}),
+        ):
+            with pytest.raises(AMIActionError, match="Permission denied"):
+                await ami.action(action, headers)
+        assert (await ami.action("Ping")).get("Ping") == "Pong"
     finally:
         await ami.close()
 
