@@ -24,13 +24,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from hotline.core.audit import AuditEntry, client_address
-from hotline.core.auth import User, user_for_token
+from hotline.core.auth import User
 from hotline.core.db import utcnow
 from hotline.core.privacy import View
 from hotline.recordings.feature import RecordingsFeature
 from hotline.recordings.store import SORTS, SearchFilters, audit, search
 from hotline.recordings.tables import Recording, as_utc
-from hotline.web.deps import Role, require, service_of
+from hotline.web.deps import Role, authenticated, require, service_of
 from recordings.ids import RecordingIdError, check_recording_id
 from recordings.media import MIME_TYPES
 from recordings.search import query_phrases, search_text
@@ -187,15 +187,8 @@ async def audio_listener(
     """(user, role) of who may fetch this audio: a bearer token, or a ticket issued for this
     recording (the browser's <audio> element sends no Authorization header)."""
     if credentials is not None:
-        user = await asyncio.to_thread(
-            user_for_token, service_of(request).sessions, credentials.credentials
-        )
-        if user is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "unknown token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        # The same checks, log and limit as every other route (hotline.web.deps).
+        user = await authenticated(request, credentials.credentials)
         name, role = user.name, user.role
     elif ticket is not None:
         checked = _feature(request).tickets.check(ticket, request.path_params["unique_id"])

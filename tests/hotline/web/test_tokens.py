@@ -152,3 +152,14 @@ def test_the_limiter_forgets_addresses_it_no_longer_needs() -> None:
         limiter.failed(f"10.0.{n // 256}.{n % 256}")
         now[0] += 1
     assert len(limiter) <= 100
+
+
+async def test_guessing_tokens_on_the_audio_route_is_logged_and_limited_too(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "hotline.auth")
+    path = "/api/recordings/hotline-1.1/audio"
+    for n in range(10):
+        assert (await get(service, f"guess-{n}", path, client="203.0.113.9")).status_code == 401
+    assert (await get(service, "guess-10", path, client="203.0.113.9")).status_code == 429
+    assert sum("203.0.113.9" in r.getMessage() for r in caplog.records) == 10
