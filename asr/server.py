@@ -305,10 +305,11 @@ class AudioSocketServer:
                     len(self._connections),
                 )
                 return False
+            # Closing its transport ends its read with end-of-stream: the task returns by
+            # itself (a cancelled connection task is reported by asyncio as an error).
             oldest = next(iter(self._unidentified))
             self._unidentified.pop(oldest).close()
             self._connections.discard(oldest)
-            oldest.cancel()
             self._count_and_warn(
                 "dropped_over_limit",
                 "AudioSocket: %d connections open; dropped the oldest that sent no UUID (%s)",
