@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # Reverse proxies in front of the web API (comma-separated addresses or networks): only
     # from these is X-Forwarded-For taken as the client's address (audit log, rate limits).
     trusted_proxies: str = ""
+    # A request body is at most `api_max_body_bytes` unless its route names a larger limit
+    # (prompt uploads: `prompt_max_bytes`; the roster's CSV import: `roster_csv_max_bytes`).
+    api_max_body_bytes: int = Field(1_000_000, ge=10_000, le=100_000_000)
+    roster_csv_max_bytes: int = Field(4_000_000, ge=10_000, le=100_000_000)
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = Field(15090, ge=1, le=65535)
     # AudioSocket connections (asr/server.py): at most this many open at once (silent ones make

@@ -19,6 +19,7 @@ from hotline.ivr.runtime import IvrRuntime
 from hotline.ivr.store import IvrError, MenuInvalid
 from hotline.ivr.tables import MenuVersion
 from hotline.web.deps import Role, require, service_of
+from hotline.web.limits import body_limit
 from ivr.diagram import mermaid
 from ivr.diff import diff_documents
 from ivr.document import DocumentError, parse_data, parse_text
@@ -126,7 +127,9 @@ async def create_draft(request: Request, body: DraftIn, user: Ops) -> dict[str, 
             raise HTTPException(422, "give a document, or based_on to copy a version")
         data = (await _call(runtime.store.get, body.based_on)).document
     else:
-        data = _document(body.document)
+        # A document of up to a megabyte of YAML takes seconds to parse: not on the loop
+        # that drives calls.
+        data = await asyncio.to_thread(_document, body.document)
     row = await _call(runtime.store.create, data, user.name, body.comment, body.based_on)
     live = runtime.live.version if runtime.live else None
     return {**_version_out(row, live, runtime), "document": row.document}
@@ -145,7 +148,7 @@ async def update_draft(
     request: Request, version: int, body: DraftUpdate, user: Ops
 ) -> dict[str, Any]:
     runtime = _runtime(request)
-    data = _document(body.document)
+    data = await asyncio.to_thread(_document, body.document)
     row = await _call(runtime.store.update, version, data, user.name, body.comment)
     live = runtime.live.version if runtime.live else None
     return {**_version_out(row, live, runtime), "document": row.document}
@@ -292,7 +295,9 @@ async def prompts(request: Request, user: Ops) -> dict[str, Any]:
     return {"live": needed, "files": [f.to_dict() for f in files]}
 
 
-@router.put("/prompts/{name}/{language}")
+@router.put(
+    "/prompts/{name}/{language}", openapi_extra=body_limit("prompt_max_bytes", multipart=True)
+)
 async def upload_prompt(
     request: Request,
     name: str,

@@ -15,6 +15,7 @@ from hotline.core.auth import User
 from hotline.core.privacy import View
 from hotline.roster.store import NotFound, RosterImportError, shift_from_fields
 from hotline.web.deps import Role, require, service_of
+from hotline.web.limits import body_limit
 from routing.roster import GROUPS, SHIFT_DAYS, SKILLS, Operator, RosterError
 from telephony.ami_client import AMIError
 
@@ -193,7 +194,7 @@ async def delete_assignment(assignment_id: int, request: Request, _: Supervisor)
     await _run(_store(request).delete_assignment, assignment_id)
 
 
-@router.post("/import")
+@router.post("/import", openapi_extra=body_limit("roster_csv_max_bytes"))
 async def import_month(
     request: Request,
     _: Supervisor,

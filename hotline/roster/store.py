@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -53,6 +53,20 @@ class RowError:
 
     def to_dict(self) -> dict[str, Any]:
         return {"line": self.line, "message": self.message}
+
+
+def _records(reader: Any, errors: list[RowError]) -> Iterator[list[str]]:
+    """The CSV's records; one the csv module cannot read (a field over its 128 KiB limit)
+    ends the import with the errors so far and that line's."""
+    while True:
+        try:
+            record: list[str] = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num
+            raise RosterImportError([*errors, RowError(line, f"line {line}: {exc}")]) from None
+        yield record
 
 
 class RosterImportError(RosterError):
@@ -273,7 +287,7 @@ class RosterStore:
         first, following = parse_month(month)
         errors: list[RowError] = []
         rows: list[tuple[date, str, str]] = []
-        reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+        reader = _records(csv.reader(io.StringIO(text.lstrip("\ufeff"))), errors)
         header = next(reader, None)
         names = [h.strip().lower() for h in header or []]
         if not all(c in names for c in CSV_COLUMNS):

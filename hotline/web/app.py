@@ -2,6 +2,7 @@
 
 This module knows no feature: the wiring (`hotline.service.Service.api_routers`) lists the
 feature routers. HTTP errors exist only in the web layer; roles are checked per route.
+Every request body is bounded by its route's limit (`hotline.web.limits`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
 
+from hotline.core.settings import Settings
 from hotline.web.deps import CurrentUser
+from hotline.web.limits import BodyLimits, route_limits
 
 
 class _Metrics(Protocol):
@@ -23,6 +26,8 @@ class _Metrics(Protocol):
 
 class Host(Protocol):
     """What the web layer needs of the running service."""
+
+    settings: Settings
 
     @property
     def metrics(self) -> _Metrics: ...
@@ -56,6 +61,12 @@ def create_app(service: Host) -> FastAPI:
     async def me(user: CurrentUser) -> dict[str, str]:
         return {"name": user.name, "role": user.role}
 
-    for router in service.api_routers():
+    routers = service.api_routers()
+    for router in routers:
         app.include_router(router)
+    app.add_middleware(
+        BodyLimits,
+        default=service.settings.api_max_body_bytes,
+        routes=route_limits([r for router in routers for r in router.routes], service.settings),
+    )
     return app
