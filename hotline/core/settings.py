@@ -116,10 +116,17 @@ class Settings(BaseSettings):
     # Reverse proxies in front of the web API (comma-separated addresses or networks): only
     # from these is X-Forwarded-For taken as the client's address (audit log, rate limits).
     trusted_proxies: str = ""
-    # A request body is at most `api_max_body_bytes` unless its route names a larger limit
-    # (prompt uploads: `prompt_max_bytes`; the roster's CSV import: `roster_csv_max_bytes`).
+    # What the web API accepts and shows (docs/security.md). A request body is at most
+    # `api_max_body_bytes` unless its route names a larger limit (prompt uploads:
+    # `prompt_max_bytes`; the roster's CSV import: `roster_csv_max_bytes`). /docs and
+    # /openapi.json: None means on in dev, off in prod. /metrics: with neither a token nor
+    # networks, loopback clients only; a token alone, any client that sends it as a bearer
+    # token; networks alone (comma-separated), clients in them; both, clients in them with it.
     api_max_body_bytes: int = Field(1_000_000, ge=10_000, le=100_000_000)
     roster_csv_max_bytes: int = Field(4_000_000, ge=10_000, le=100_000_000)
+    api_docs: bool | None = None
+    metrics_token: str = ""
+    metrics_allow: str | None = None
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = Field(15090, ge=1, le=65535)
     # AudioSocket connections (asr/server.py): at most this many open at once (silent ones make
@@ -256,6 +263,13 @@ class Settings(BaseSettings):
             )
         return value.rstrip("/")
 
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_allow(cls, value: str | None) -> str | None:
+        if value is not None:
+            _address_networks(value)
+        return value
+
     @field_validator("audiosocket_allow", "trusted_proxies")
     @classmethod
     def _address_list(cls, value: str) -> str:
@@ -305,6 +319,10 @@ class Settings(BaseSettings):
                 for name in ("ami_secret", "carrier_ami_secret")
                 if _PLACEHOLDER.match(getattr(self, name)) or len(getattr(self, name)) < 12
             ]
+            if self.metrics_token and (
+                _PLACEHOLDER.match(self.metrics_token) or len(self.metrics_token) < 16
+            ):
+                weak.append("metrics_token")
             if self.use_sandbox:
                 weak += [
                     f"phones[{ext}]"
@@ -318,6 +336,20 @@ class Settings(BaseSettings):
                     "(set HOTLINE_AMI_SECRET etc. to real secrets of 12+ characters)"
                 )
         return self
+
+    @property
+    def docs_enabled(self) -> bool:
+        """Whether the API serves /docs and /openapi.json."""
+        return self.api_docs if self.api_docs is not None else self.profile == "dev"
+
+    @property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        """The client networks that may read /metrics (see `metrics_allow`)."""
+        if self.metrics_allow is not None:
+            return _address_networks(self.metrics_allow)
+        if self.metrics_token:
+            return (ip_network("0.0.0.0/0"), ip_network("::/0"))
+        return (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 
     @property
     def audiosocket_networks(self) -> tuple[IPNetwork, ...]:

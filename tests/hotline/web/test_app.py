@@ -10,7 +10,7 @@ import pytest
 from hotline.calls.tables import Call
 from hotline.core import db
 from hotline.core.auth import create_user
-from hotline.core.settings import Settings
+from hotline.core.settings import Settings, SettingsError, load_settings
 from hotline.service import Service
 from hotline.web.app import create_app
 
@@ -41,8 +41,13 @@ def token(service: Service, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_user(service.sessions, f'u-{role}', role)}"}
 
 
-async def get(service: Service, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    transport = httpx.ASGITransport(app=create_app(service))
+async def get(
+    service: Service,
+    path: str,
+    headers: dict[str, str] | None = None,
+    client: str = "127.0.0.1",
+) -> httpx.Response:
+    transport = httpx.ASGITransport(app=create_app(service), client=(client, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         return await client.get(path, headers=headers)
 
@@ -62,6 +67,74 @@ async def test_health_is_ok_with_ami_and_metrics_count_calls(start_service) -> N
     metrics = (await get(service, "/metrics")).text
     assert "hotline_ami_connected 1.0" in metrics
     assert "hotline_calls_started_total 0.0" in metrics
+
+
+def with_settings(service: Service, **changes: object) -> Service:
+    service.settings = service.settings.model_copy(update=changes)
+    return service
+
+
+async def test_metrics_are_served_to_loopback_clients_only_by_default(service: Service) -> None:
+    assert (await get(service, "/metrics")).status_code == 200
+    assert (await get(service, "/metrics", client="::1")).status_code == 200
+    for outsider in ("203.0.113.5", "10.1.2.3", "2001:db8::1"):
+        response = await get(service, "/metrics", client=outsider)
+        assert response.status_code == 403, outsider
+        assert "HOTLINE_METRICS_ALLOW" in response.json()["detail"]
+        assert "hotline_" not in response.text
+    # A proxy on this host makes every client look local unless its header is trusted.
+    proxied = await get(service, "/metrics", {"X-Forwarded-For": "203.0.113.5"})
+    assert proxied.status_code == 403
+
+
+async def test_a_metrics_token_lets_its_holder_in_from_anywhere(service: Service) -> None:
+    with_settings(service, metrics_token="m-" + "k" * 30)
+    good = {"Authorization": "Bearer m-" + "k" * 30}
+    for client in ("127.0.0.1", "203.0.113.5"):
+        assert (await get(service, "/metrics", client=client)).status_code == 401
+        wrong = {"Authorization": "Bearer m-" + "k" * 29}
+        assert (await get(service, "/metrics", wrong, client=client)).status_code == 401
+        response = await get(service, "/metrics", good, client=client)
+        assert response.status_code == 200
+        assert "hotline_ami_connected" in response.text
+
+
+async def test_metrics_networks_alone_and_with_a_token(service: Service) -> None:
+    with_settings(service, metrics_allow="10.0.0.0/8, 192.0.2.7")
+    assert (await get(service, "/metrics", client="10.9.8.7")).status_code == 200
+    assert (await get(service, "/metrics", client="192.0.2.7")).status_code == 200
+    assert (await get(service, "/metrics", client="127.0.0.1")).status_code == 403
+    with_settings(service, metrics_token="m-" + "k" * 30)
+    good = {"Authorization": "Bearer m-" + "k" * 30}
+    assert (await get(service, "/metrics", client="10.9.8.7")).status_code == 401
+    assert (await get(service, "/metrics", good, client="10.9.8.7")).status_code == 200
+    assert (await get(service, "/metrics", good, client="203.0.113.5")).status_code == 403
+
+
+def test_metrics_settings_are_checked_at_start_up() -> None:
+    with pytest.raises(SettingsError, match="'10.0.0.300/8' is not an IP network"):
+        load_settings(metrics_allow="10.0.0.300/8")
+    strong = {"ami_secret": "a" * 16, "carrier_ami_secret": "b" * 16, "sandbox": False}
+    with pytest.raises(SettingsError, match="metrics_token"):
+        load_settings(profile="prod", metrics_token="short", **strong)
+    assert load_settings(profile="prod", metrics_token="t" * 24, **strong).metrics_token
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+async def test_api_docs_are_off_in_prod_unless_enabled(service: Service, path: str) -> None:
+    assert (await get(service, path)).status_code == 200
+    strong = {"ami_secret": "a" * 16, "carrier_ami_secret": "b" * 16, "sandbox": False}
+    with_settings(service, profile="prod", **strong)
+    assert (await get(service, path)).status_code == 404
+    with_settings(service, api_docs=True)
+    assert (await get(service, path)).status_code == 200
+
+
+async def test_health_says_ok_or_degraded_per_part_and_nothing_else(service: Service) -> None:
+    service.health = lambda: {"ami": False, "database": "detail that must not show"}  # type: ignore[method-assign, dict-item]
+    response = await get(service, "/healthz", client="203.0.113.5")
+    assert response.status_code == 503
+    assert response.json() == {"status": "degraded", "ami": False, "database": True}
 
 
 async def test_calls_need_a_token(service: Service) -> None:
