@@ -17,6 +17,7 @@ from hotline.core.audit import audit, client_address
 from hotline.core.auth import Role, User
 from hotline.core.privacy import View
 from hotline.web.deps import require, service_of
+from hotline.web.params import PageOffset
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 CallReader = Annotated[User, require(Role.admin, Role.supervisor, Role.ops)]
@@ -59,7 +60,7 @@ async def list_calls(
     request: Request,
     user: CallReader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> CallPage:
     sessions = service_of(request).sessions
 

@@ -20,6 +20,7 @@ from hotline.ivr.store import IvrError, MenuInvalid
 from hotline.ivr.tables import MenuVersion
 from hotline.web.deps import Role, require, service_of
 from hotline.web.limits import body_limit
+from hotline.web.params import RowId
 from ivr.diagram import mermaid
 from ivr.diff import diff_documents
 from ivr.document import DocumentError, parse_data, parse_text
@@ -34,7 +35,7 @@ class DraftIn(BaseModel):
     #: the menu as YAML/JSON text, or as a JSON object; omit to copy `based_on`
     document: str | dict[str, Any] | None = None
     comment: str = ""
-    based_on: int | None = None
+    based_on: RowId | None = None
 
 
 class DraftUpdate(BaseModel):
@@ -44,7 +45,7 @@ class DraftUpdate(BaseModel):
 
 class RollbackIn(BaseModel):
     #: a published version; omit for the version live before the current one
-    to: int | None = None
+    to: RowId | None = None
 
 
 class SimulateIn(BaseModel):
@@ -136,7 +137,7 @@ async def create_draft(request: Request, body: DraftIn, user: Ops) -> dict[str, 
 
 
 @router.get("/versions/{version}")
-async def get_version(request: Request, version: int, user: Ops) -> dict[str, Any]:
+async def get_version(request: Request, version: RowId, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
     row = await _call(runtime.store.get, version)
     live = runtime.live.version if runtime.live else None
@@ -145,7 +146,7 @@ async def get_version(request: Request, version: int, user: Ops) -> dict[str, An
 
 @router.put("/versions/{version}")
 async def update_draft(
-    request: Request, version: int, body: DraftUpdate, user: Ops
+    request: Request, version: RowId, body: DraftUpdate, user: Ops
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     data = await asyncio.to_thread(_document, body.document)
@@ -155,7 +156,7 @@ async def update_draft(
 
 
 @router.post("/versions/{version}/validate")
-async def validate_version(request: Request, version: int, user: Ops) -> dict[str, Any]:
+async def validate_version(request: Request, version: RowId, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
     row = await _call(runtime.store.get, version)
     _, problems = validate(row.document, set(runtime.prompts.recorded))
@@ -167,7 +168,7 @@ async def validate_version(request: Request, version: int, user: Ops) -> dict[st
 
 
 @router.post("/versions/{version}/publish")
-async def publish(request: Request, version: int, user: Ops) -> dict[str, Any]:
+async def publish(request: Request, version: RowId, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
     row = await _call(runtime.publish, version, user.name)
     await runtime.reload()
@@ -195,7 +196,7 @@ async def live(request: Request, user: Ops) -> dict[str, Any]:
 
 
 @router.get("/diff")
-async def diff(request: Request, a: int, b: int, user: Ops) -> dict[str, Any]:
+async def diff(request: Request, a: RowId, b: RowId, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
     old = await _call(runtime.store.get, a)
     new = await _call(runtime.store.get, b)
@@ -209,7 +210,7 @@ async def diff(request: Request, a: int, b: int, user: Ops) -> dict[str, Any]:
 
 
 @router.get("/versions/{version}/diagram", response_class=PlainTextResponse)
-async def diagram(request: Request, version: int, user: Ops) -> PlainTextResponse:
+async def diagram(request: Request, version: RowId, user: Ops) -> PlainTextResponse:
     runtime = _runtime(request)
     row = await _call(runtime.store.get, version)
     document, problems = validate(row.document)
@@ -227,7 +228,7 @@ async def diagram(request: Request, version: int, user: Ops) -> PlainTextRespons
 
 @router.post("/versions/{version}/simulate")
 async def simulate_version(
-    request: Request, version: int, body: SimulateIn, user: Ops
+    request: Request, version: RowId, body: SimulateIn, user: Ops
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     row = await _call(runtime.store.get, version)

@@ -31,6 +31,7 @@ from hotline.recordings.feature import RecordingsFeature
 from hotline.recordings.store import SORTS, SearchFilters, audit, search
 from hotline.recordings.tables import Recording, as_utc
 from hotline.web.deps import Role, authenticated, require, service_of
+from hotline.web.params import PageOffset
 from recordings.ids import RecordingIdError, check_recording_id
 from recordings.media import MIME_TYPES
 from recordings.search import query_phrases, search_text
@@ -227,7 +228,7 @@ async def search_recordings(
     q: Annotated[str | None, Query(max_length=200, description="words in the transcript")] = None,
     sort: Annotated[str, Query(pattern="^-?(" + "|".join(SORTS) + ")$")] = "-started_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> RecordingPage:
     _feature(request)
     filters = SearchFilters(
@@ -437,7 +438,7 @@ async def audit_log(
     subject: Annotated[str | None, Query(max_length=16)] = None,
     action: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> AuditPage:
     """The audit log of every feature, newest first (`/api/recordings-audit` is its old
     name)."""

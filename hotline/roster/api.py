@@ -16,6 +16,7 @@ from hotline.core.privacy import View
 from hotline.roster.store import NotFound, RosterImportError, shift_from_fields
 from hotline.web.deps import Role, require, service_of
 from hotline.web.limits import body_limit
+from hotline.web.params import RowId
 from routing.roster import GROUPS, SHIFT_DAYS, SKILLS, Operator, RosterError
 from telephony.ami_client import AMIError
 
@@ -190,7 +191,7 @@ async def add_assignment(body: AssignmentIn, request: Request, _: Supervisor) ->
 
 
 @router.delete("/assignments/{assignment_id}", status_code=204)
-async def delete_assignment(assignment_id: int, request: Request, _: Supervisor) -> None:
+async def delete_assignment(assignment_id: RowId, request: Request, _: Supervisor) -> None:
     await _run(_store(request).delete_assignment, assignment_id)
 
 

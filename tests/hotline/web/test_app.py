@@ -178,3 +178,23 @@ def test_user_creation_errors(service: Service) -> None:
         create_user(service.sessions, "bob", "root")
     with pytest.raises(UserError, match="user name"):
         create_user(service.sessions, "bob smith", "ops")
+
+
+@pytest.mark.parametrize(
+    "role, path",
+    [
+        ("ops", "/api/ivr/versions/9223372036854775808"),
+        ("ops", "/api/ivr/versions/2147483648/diagram"),
+        ("ops", "/api/ivr/diff?a=1&b=9223372036854775808"),
+        ("admin", "/api/calls?offset=9223372036854775808"),
+        ("admin", "/api/audit?offset=9223372036854775808"),
+        ("supervisor", "/api/recordings?offset=9223372036854775808"),
+    ],
+)
+async def test_numbers_past_what_the_database_holds_are_422(
+    service: Service, role: str, path: str
+) -> None:
+    # Found by tests/hotline/web/test_fuzz.py: these were 500s (OverflowError on SQLite,
+    # "integer out of range" on PostgreSQL past 2**31).
+    response = await get(service, path, token(service, role))
+    assert response.status_code == 422, response.text
