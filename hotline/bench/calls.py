@@ -1,9 +1,11 @@
 """`hotline bench calls`: N concurrent real calls walk the default menu.
 
-The carrier Asterisk places N calls (spread over a ramp) that wait for the greeting, press 1
-(Mandarin) and 5 (speak your request), say a short sentence into the speech step and wait in
-the queue the controller sends them to. A call is completed when the hotline Asterisk reports
-it joining a queue; every other call is lost. Reported: completed/lost, the controller-added
+The carrier Asterisk places N calls (spread over a ramp) that press 1 (Mandarin) and 5 (speak
+your request) as each menu starts listening, say a short sentence once the speech step listens
+(`hotline.devtools.menu_caller`: inputs follow the hotline's AMI events, never guessed times,
+so a slow machine is measured, not mistaken for lost calls) and wait in the queue the
+controller sends them to. A call is completed when the hotline Asterisk reports it joining a
+queue; every other call is lost. Reported: completed/lost, the controller-added
 latency per AGI step (from one command's result to the next command leaving, p50/p99), speech
 steps refused for want of a decoder, and the controller's CPU and memory. The controller runs
 in this process, with the default menu, the real Vosk model and a static router.
@@ -16,16 +18,15 @@ import resource
 import statistics
 import tempfile
 import time
-import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from hotline.core.settings import Settings
 from hotline.devtools.carrier import Carrier
+from hotline.devtools.menu_caller import MenuCall, call_through_menu, hang_up
 from hotline.devtools.sandbox import Sandbox
 from hotline.service import Service
-from telephony.ami_protocol import Event
 
 SPOKEN = "네 엄마 엄마 네"
 
@@ -54,21 +55,6 @@ def _percentile(values: list[float], q: int) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
-def _prompt_seconds(service: Service, prompt: str) -> float:
-    live = service.ivr.live
-    assert live is not None, "no live menu"
-    played = service.ivr.prompts.resolve(live.document, prompt, "mandarin")
-    if played is None:
-        raise RuntimeError(f"the live menu has no sound for prompt {prompt!r}")
-    host = service.ivr.prompts.directory / (
-        played.removeprefix(service.ivr.prompts.play_dir + "/") + ".wav"
-    )
-    with wave.open(str(host)) as w:
-        frames: int = w.getnframes()
-        rate: int = w.getframerate()
-        return frames / rate
 
 
 def _speech_sound(box: Sandbox) -> str:
@@ -101,33 +87,35 @@ async def run_calls(
 
     service.agi.on_step_latency = record
     joined: dict[str, str] = {}
-
-    def on_join(event: Event) -> None:
-        joined[event.get("CallerIDNum", "") or ""] = event.get("Queue", "") or ""
-
-    unsubscribe = service.ami.on_event("QueueCallerJoin", on_join)
     audio = await asyncio.to_thread(_speech_sound, box)
-    t = _prompt_seconds(service, "greeting") + 1.0
-    speak = t + 1.5 + 0.3 + _prompt_seconds(service, "speak-request") + 1.0
-    script = f"{t:.2f}:1|{t + 1.5:.2f}:5|{speak:.2f}:@{audio}"
     numbers = [f"1590000{n:04d}" for n in range(calls)]
     refused_before = service.speech.counters["refused_busy"] if service.speech else 0
     cpu0, wall0 = time.process_time(), time.monotonic()
+    placed: list[MenuCall] = []
 
     async def place(n: int, number: str) -> None:
         await asyncio.sleep(ramp * n / max(calls, 1))
-        # The caller stays on the line long enough for any path to reach a queue.
-        await carrier.call(number=number, script=script, hold=30)
+        call = await call_through_menu(
+            carrier,
+            service.ami,
+            number=number,
+            keys="15",
+            speech=audio,
+            think=0.5,
+            timeout=deadline,
+        )
+        placed.append(call)
+        if call.queue:
+            joined[number] = call.queue
 
     try:
         await asyncio.gather(*(place(n, number) for n, number in enumerate(numbers)))
+        for call in placed:
+            await hang_up(carrier, call)
         end = time.monotonic() + deadline
-        while not set(numbers) <= set(joined) and time.monotonic() < end:
-            await asyncio.sleep(0.2)
         while service.agi.active_calls and time.monotonic() < end:
             await asyncio.sleep(0.2)
     finally:
-        unsubscribe()
         service.agi.on_step_latency = observe
     wall = time.monotonic() - wall0
     cpu = time.process_time() - cpu0

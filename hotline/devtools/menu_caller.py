@@ -5,8 +5,10 @@ A citizen hears the menu and presses a key. The carrier's timed script (`Carrier
 that arrives early, during the greeting that cannot be interrupted, is lost and the call takes
 another path. This caller instead watches the hotline Asterisk's AMI: each ``AGIExecStart`` of
 a ``GET DATA`` on its channel is a menu that has started listening, and the next key is sent
-(RFC 4733, from the carrier's side of the call) a moment later. It stops at the first of: the
-call joining a queue, either side hanging up, or the time limit.
+(RFC 4733, from the carrier's side of the call) a moment later. When a speech step starts
+listening (an ``EXEC AudioSocket``), the carrier is told to play the caller's words then (its
+channel is redirected to ``caller,speak``). It stops at the first of: the call joining a queue,
+either side hanging up, or the time limit.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class MenuCall:
     channel: str = ""
     #: the hotline's side (``PJSIP/carrier-…``)
     hotline_channel: str = ""
+    #: the caller spoke into a speech step
+    spoke: bool = False
 
 
 def menu_prompt(command: str) -> str:
@@ -59,17 +63,20 @@ async def call_through_menu(
     name: str = "",
     keys: str = "12",
     think: float = 1.0,
+    speech: str = "",
     timeout: float = 120.0,
     on_progress: Callable[[str], None] | None = None,
 ) -> MenuCall:
     """Call 12345 from `number` and press one of `keys` in each menu that listens, `think`
-    seconds after it starts; return once the call joins a queue or ends, or after `timeout`
-    seconds (the call is then still up: see `hang_up`).
+    seconds after it starts; when a speech step listens, play `speech` (a sound file of the
+    carrier, without extension) into it. Return once the call joins a queue or ends, or after
+    `timeout` seconds (the call is then still up: see `hang_up`).
 
     `hotline` is a connected AMI client of the hotline Asterisk (any user that reads agi and
     call events); `carrier` is connected to the carrier's."""
     call = MenuCall(number)
     menus: asyncio.Queue[str] = asyncio.Queue()
+    listening = asyncio.Event()  # a speech step has started
     answered = asyncio.Event()
     finished = asyncio.Event()
 
@@ -94,6 +101,8 @@ async def call_through_menu(
             command = event.get("Command", "") or ""
             if command.startswith("GET DATA"):
                 menus.put_nowait(menu_prompt(command))
+            elif command.startswith("EXEC AudioSocket"):
+                listening.set()
         elif event.name == "UserEvent" and event.get("UserEvent") == "HotlineDegraded":
             call.degraded = True
             progress("the controller did not take the call: the dialplan sends it to intake")
@@ -132,6 +141,19 @@ async def call_through_menu(
             )
             call.pressed.append(key)
 
+    async def speak() -> None:
+        await listening.wait()
+        await answered.wait()
+        progress("the speech step is listening: speaking")
+        await carrier.ami.action(
+            "Setvar", {"Channel": call.channel, "Variable": "CALL_AUDIO", "Value": speech}
+        )
+        await carrier.ami.action(
+            "Redirect",
+            {"Channel": call.channel, "Context": "caller", "Exten": "speak", "Priority": 1},
+        )
+        call.spoke = True
+
     unsubscribe = [
         hotline.on_event(name, on_hotline)
         for name in ("Newchannel", "AGIExecStart", "UserEvent", "QueueCallerJoin", "Hangup")
@@ -146,7 +168,9 @@ async def call_through_menu(
         presser = asyncio.create_task(press_keys(), name=f"keys-{number}")
         waiting = asyncio.create_task(finished.wait())
         tasks = [presser, waiting]
-        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when="FIRST_COMPLETED")
+        if speech:
+            tasks.append(asyncio.create_task(speak(), name=f"speak-{number}"))
+        done, _ = await asyncio.wait(tasks[:2], timeout=timeout, return_when="FIRST_COMPLETED")
         if presser in done:
             presser.result()  # raises if a key could not be sent
             with contextlib.suppress(TimeoutError):
