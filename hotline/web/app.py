@@ -12,6 +12,7 @@ prod profile by default). Every request body is bounded by its route's limit (`l
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Sequence
 from ipaddress import ip_address
@@ -21,11 +22,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, generate_latest
+from sqlalchemy.exc import DataError
 
 from hotline.core.settings import Settings
 from hotline.web.deps import CurrentUser
 from hotline.web.limits import BodyLimits, route_limits
 
+log = logging.getLogger("hotline.web")
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -82,6 +85,22 @@ def metrics_reader(
         )
 
 
+async def unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: a NUL character in text, text longer than
+    its column, a number out of range) came from the request: 422, not 500."""
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    log.warning("%s %s: the database refused a value: %s", request.method, request.url.path, reason)
+    return JSONResponse(
+        {
+            "detail": {
+                "error": "unstorable-value",
+                "message": f"a value in the request cannot be stored: {reason}",
+            }
+        },
+        status_code=422,
+    )
+
+
 def create_app(service: Host) -> FastAPI:
     settings = service.settings
     docs = settings.docs_enabled
@@ -93,6 +112,7 @@ def create_app(service: Host) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.service = service
+    app.add_exception_handler(DataError, unstorable_value)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

@@ -198,3 +198,31 @@ async def test_numbers_past_what_the_database_holds_are_422(
     # "integer out of range" on PostgreSQL past 2**31).
     response = await get(service, path, token(service, role))
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    "role, method, path, body",
+    [
+        (
+            "supervisor",
+            "PUT",
+            "/api/roster/calendar/2026-12-01",
+            {"kind": "holiday", "note": "a\0"},
+        ),
+        ("supervisor", "GET", "/api/roster/decisions/a%00b", None),
+        ("admin", "GET", "/api/calls/a%00b", None),
+        ("admin", "GET", "/api/audit?user=a%00", None),
+        ("ops", "POST", "/api/ivr/versions", {"document": "name: x", "comment": "a\0"}),
+    ],
+)
+async def test_a_nul_character_is_never_a_server_error(
+    service: Service, role: str, method: str, path: str, body: dict[str, str] | None
+) -> None:
+    # PostgreSQL refuses NUL in text (psycopg.DataError): these were 500s there. SQLite
+    # stores it.
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.request(method, path, json=body, headers=token(service, role))
+    assert response.status_code < 500, response.text
+    if response.status_code == 422 and "unstorable-value" in response.text:
+        assert "NUL" in response.json()["detail"]["message"]
