@@ -260,9 +260,16 @@ def parse_data(data: Any) -> dict[str, Any]:
         )
     # Round-trip through JSON: the stored form must be plain JSON (YAML dates become text).
     try:
-        plain: dict[str, Any] = json.loads(json.dumps(data, default=str, ensure_ascii=False))
+        stored = json.dumps(data, default=str, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise DocumentError(f"the document cannot be stored as JSON: {exc}") from None
+    if len(stored) > MAX_TEXT_CHARS:
+        # The same cap as for text: a JSON object sent to the API is held to it too.
+        raise DocumentError(
+            f"the document is {len(stored):,} characters long as JSON; "
+            f"a menu is at most {MAX_TEXT_CHARS:,}"
+        )
+    plain: dict[str, Any] = json.loads(stored)
     return plain
 
 

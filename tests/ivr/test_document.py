@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ivr import document
-from ivr.document import DocumentError, default_menu_text, parse_text
+from ivr.document import DocumentError, default_menu_text, parse_data, parse_text
 
 #: 342 bytes of YAML whose aliases expand to 9**9 (387 million) strings
 BILLION_LAUGHS = """\
@@ -85,3 +85,10 @@ def test_an_oversized_text_is_refused_before_it_is_read() -> None:
 
 def test_the_shipped_menu_still_reads() -> None:
     assert parse_text(default_menu_text())["start"]
+
+
+def test_a_document_given_as_data_is_held_to_the_same_length() -> None:
+    # A JSON object sent to the API is parsed already: only its stored form can be measured.
+    wide = {"name": "x", "nodes": {"n": [[[[]]]] * 95_000}}
+    with pytest.raises(DocumentError, match=r"characters long as JSON; a menu is at most 200,000"):
+        parse_data(wide)
