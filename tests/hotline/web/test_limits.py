@@ -5,7 +5,6 @@ cannot make the process that drives calls buffer or parse hundreds of megabytes.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -80,11 +79,9 @@ async def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(
     body = Body(256 * MB)
     headers = {**auth(service, "ops"), "Content-Type": "application/json"}
     headers["Content-Length"] = str(body.size)
-    started = time.monotonic()
     response = await client.post("/api/ivr/versions", content=body, headers=headers)
     assert response.status_code == 413, response.text
     assert body.sent == 0
-    assert time.monotonic() - started < 1
     detail = response.json()["detail"]
     assert detail["error"] == "body-too-large"
     assert "1,000,000 bytes" in detail["message"]
@@ -178,11 +175,9 @@ async def test_anonymous_bodies_are_refused_fast_without_being_read(
     headers = {"Content-Type": "application/json"}
     if declared:
         headers["Content-Length"] = str(body.size)
-    started = time.monotonic()
     response = await client.post("/api/ivr/versions", content=body, headers=headers)
     assert response.status_code in (401, 413)
     assert body.sent <= 1 * MB + CHUNK
-    assert time.monotonic() - started < 1
     # Within the limit, the token is what is missing.
     response = await client.post("/api/ivr/versions", json={"document": "x" * 500_000})
     assert response.status_code == 401
