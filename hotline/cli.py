@@ -1,13 +1,17 @@
 """The `hotline` command: each feature's Typer app, assembled in one place.
 
 The order of `add_typer` calls is the order `hotline --help` lists the commands. The apps
-added without a name (core, classify) bring top-level commands (`hotline serve`,
-`hotline classify`). Every command imports its heavy modules when it runs.
+added without a name (core, classify) bring top-level commands (`hotline version`,
+`hotline classify`). `hotline serve` is here: it runs the whole service, every feature, so it
+belongs with the wiring, not in the core. Every command imports its heavy modules when it runs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+from typing import Annotated
 
 import typer
 
@@ -27,6 +31,60 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(core.app)
+
+
+def serve(
+    sandbox: Annotated[
+        bool | None,
+        typer.Option(
+            help="Start the local Asterisk sandbox (default: unless HOTLINE_AMI_HOST is set)."
+        ),
+    ] = None,
+) -> None:
+    """Run the controller and its web API in the foreground until Ctrl-C."""
+    from hotline.core import logs
+    from hotline.service import ServiceStartError
+    from hotline.service import serve as run
+
+    settings = core.settings_or_exit()
+    logs.configure(settings.log_level, settings.log_json, settings.log_personal_data)
+    use_sandbox = settings.use_sandbox if sandbox is None else sandbox
+    started: list[str] = []
+    box = None
+    with contextlib.ExitStack() as stack:
+        if use_sandbox:
+            # The sandbox is a development tool: imported only when it is asked for.
+            from hotline.devtools.sandbox import Sandbox, SandboxError
+
+            box = Sandbox(settings, core.report_sandbox_step)
+            # One controller per sandbox: a second one (or a test run) would take the
+            # same calls. The lock is held until this controller stops.
+            stack.enter_context(box.lock())
+            try:
+                was_running = {s.name for s in box.status() if s.running}
+                box.up()
+                started = [n for n in ("hotline", "carrier") if n not in was_running]
+            except SandboxError as exc:
+                core.err.print(f"[red]error:[/red] {exc}")
+                raise typer.Exit(1) from None
+        core.err.print(
+            f"controller: AMI {settings.ami_host}:{settings.ami_port}, "
+            f"API http://{settings.api_host}:{settings.api_port}  (Ctrl-C stops)"
+        )
+        try:
+            asyncio.run(run(settings))
+        except KeyboardInterrupt:
+            pass
+        except ServiceStartError as exc:
+            core.err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        finally:
+            for name in started:
+                if box is not None:
+                    box.stop(name)
+
+
+app.command()(serve)
 app.add_typer(classify.app)
 app.add_typer(bench.app, name="bench")
 app.add_typer(devtools.app, name="sandbox")

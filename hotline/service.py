@@ -302,7 +302,10 @@ async def serve(settings: Settings, flow: CallFlow | None = None) -> None:
     """Run the controller and its web API until cancelled or interrupted."""
     import uvicorn
 
-    service = Service(settings, flow)
+    try:
+        service = Service(settings, flow)
+    except ValueError as exc:  # a part refuses its settings (e.g. no monitor folder)
+        raise ServiceStartError(str(exc)) from None
     try:
         await service.start()
     except BaseException:

@@ -1,4 +1,5 @@
-"""Core commands: `hotline version`, `hotline serve`, `hotline users ...`, `hotline db ...`.
+"""Core commands: `hotline version`, `hotline users ...`, `hotline db ...`, and the helpers
+every command shares (`settings_or_exit`, `report_sandbox_step`).
 
 `app` holds the top-level commands (added to `hotline` without a name of its own);
 `users_app` and `db_app` are the groups.
@@ -6,8 +7,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -43,54 +42,6 @@ def version() -> None:
     from importlib.metadata import version as _v
 
     typer.echo(_v("hotline12345"))
-
-
-@app.command()
-def serve(
-    sandbox: Annotated[
-        bool | None,
-        typer.Option(
-            help="Start the local Asterisk sandbox (default: unless HOTLINE_AMI_HOST is set)."
-        ),
-    ] = None,
-) -> None:
-    """Run the controller and its web API in the foreground until Ctrl-C."""
-    from hotline.core import logs
-    from hotline.devtools.sandbox import Sandbox, SandboxError
-    from hotline.service import ServiceStartError
-    from hotline.service import serve as run
-
-    settings = settings_or_exit()
-    logs.configure(settings.log_level, settings.log_json, settings.log_personal_data)
-    use_sandbox = settings.use_sandbox if sandbox is None else sandbox
-    started: list[str] = []
-    box = Sandbox(settings, report_sandbox_step)
-    with contextlib.ExitStack() as stack:
-        if use_sandbox:
-            # One controller per sandbox: a second one (or a test run) would take the
-            # same calls. The lock is held until this controller stops.
-            stack.enter_context(box.lock())
-            try:
-                was_running = {s.name for s in box.status() if s.running}
-                box.up()
-                started = [n for n in ("hotline", "carrier") if n not in was_running]
-            except SandboxError as exc:
-                err.print(f"[red]error:[/red] {exc}")
-                raise typer.Exit(1) from None
-        err.print(
-            f"controller: AMI {settings.ami_host}:{settings.ami_port}, "
-            f"API http://{settings.api_host}:{settings.api_port}  (Ctrl-C stops)"
-        )
-        try:
-            asyncio.run(run(settings))
-        except KeyboardInterrupt:
-            pass
-        except ServiceStartError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
-        finally:
-            for name in started:
-                box.stop(name)
 
 
 def _user_sessions(settings: Settings) -> tuple[Any, Any]:
