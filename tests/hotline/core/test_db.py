@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from hotline.core import db
 from hotline.core.settings import load_settings
 from hotline.service import Service
+from tests.conftest import DATABASES, postgres_database
 
 
 @contextlib.contextmanager
@@ -101,9 +102,15 @@ def test_the_controller_limits_statements_and_migrations_do_not(
     assert made[1]["connect_args"] == {"connect_timeout": db.CONNECT_TIMEOUT}
 
 
-def test_a_long_statement_is_cancelled_by_the_server(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("statement_timeout is PostgreSQL's")
+@pytest.mark.skipif(
+    "postgresql" not in DATABASES, reason="statement_timeout is PostgreSQL's (make test runs it)"
+)
+def test_a_long_statement_is_cancelled_by_the_server() -> None:
+    with postgres_database() as database_url:
+        cancelled_by_the_server(database_url)
+
+
+def cancelled_by_the_server(database_url: str) -> None:
     engine = db.make_engine(database_url, statement_timeout=0.2)
     try:
         with pytest.raises(OperationalError, match="statement timeout"), engine.connect() as c:
