@@ -5,6 +5,7 @@ Full-text search is dialect-specific and kept in `_fulltext`: an FTS5 table on S
 index over ``to_tsvector('simple', search_text)`` on PostgreSQL.
 """
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ from recordings.metadata import classification_of
 from recordings.retention import RetentionPolicy
 from recordings.search import fts5_match, pg_tsquery, search_text
 from recordings.store import RecordingStore
+
+log = logging.getLogger(__name__)
 
 
 class SqlJobStore:
@@ -361,13 +364,12 @@ def purge_expired(
     now = now or utcnow()
     deleted: list[str] = []
     with sessions() as session:
-        if session.get_bind().dialect.name == "sqlite":
-            # Deleted rows are overwritten in the file, not only unlinked from the tree.
-            session.execute(text("PRAGMA secure_delete = ON"))
+        _overwrite_deleted(session)
         expired = session.scalars(
             select(Recording).where(Recording.expires_at <= now, Recording.on_hold.is_(False))
         ).all()
         for recording in expired:
+            _overwrite_deleted(session)
             started_at = as_utc(recording.started_at)
             assert started_at is not None
             files = store.delete(recording.unique_id, started_at)
@@ -396,7 +398,33 @@ def purge_expired(
             session.delete(recording)
             session.commit()
             deleted.append(recording.unique_id)
+        if deleted and session.get_bind().dialect.name == "sqlite":
+            _scrub_sqlite(session)
     return deleted
+
+
+def _overwrite_deleted(session: Session) -> None:
+    """On SQLite, deleted rows are overwritten in the file, not only unlinked from the tree.
+    The pragma belongs to a connection, and a commit may give the session's next transaction
+    another one of the pool: each transaction of the purge sets it."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))
+
+
+def _scrub_sqlite(session: Session) -> None:
+    """After a purge on SQLite, leave no deleted words in the database's files: FTS5 keeps a
+    deleted row's terms in its segments (`recordings_fts_data`) until they are merged, so
+    the index is merged into one segment; and the WAL file keeps the pages of earlier
+    transactions, so it is copied into the database (where freed pages are overwritten)
+    and truncated."""
+    _overwrite_deleted(session)
+    session.execute(text("INSERT INTO recordings_fts(recordings_fts) VALUES('optimize')"))
+    session.commit()
+    busy = session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+    session.commit()
+    if busy is not None and busy[0]:
+        # A reader kept the WAL from being truncated; the next purge tries again.
+        log.warning("purge: the SQLite WAL file is in use and was not truncated")
 
 
 def reindex(

@@ -30,6 +30,9 @@ NUMBER, NAME = "13912345678", "欧阳娜娜"
 SAID = "我家暖气不热屋里才十二度"
 #: pieces of what the caller said, as the recogniser and the index write them too
 PIECES = ("暖气不热", "十二度")
+#: a word of the transcript that no other text of the hotline holds: the full-text index
+#: keeps it whole (Han characters are its terms one by one, prefix-compressed)
+ESTATE = "jinxiuhuayuan"
 
 
 @dataclass
@@ -67,8 +70,8 @@ async def service(rec_settings: Settings, tmp_path: Path) -> Service:
 
 def transcript(_audio: Path) -> dict[str, Any]:
     return {
-        "text": "我家 暖气 不 热 屋里 才 十二度",
-        "display": SAID,
+        "text": f"我家 暖气 不 热 屋里 才 十二度 {ESTATE} 小区",
+        "display": f"{SAID}，{ESTATE}小区",
         "audio_seconds": 3.0,
         "words": [{"word": "十二度", "start": 2.0, "end": 2.6, "confidence": 0.9}],
     }
@@ -123,6 +126,14 @@ async def test_after_the_purge_the_callers_words_are_nowhere(
         if path.is_file() and any(p.encode() in path.read_bytes() for p in PIECES)
     ]
     assert leftovers == []
+    # Nor in the bytes of the database's file and its WAL: not as the full-text index's
+    # deleted terms, not as the pages of earlier transactions.
+    database = Path(rec_settings.database_url.removeprefix("sqlite:///"))
+    if rec_settings.database_url.startswith("sqlite:///"):
+        for path in (database, database.with_name(database.name + "-wal")):
+            raw = path.read_bytes() if path.exists() else b""
+            for word in (ESTATE, SAID, *PIECES):
+                assert word.encode() not in raw, (path.name, word)
     # What stays of the call: who called and when, the path without words, the decision.
     with service.sessions() as session:
         from hotline.calls.tables import Call
