@@ -25,7 +25,7 @@ from ivr.diagram import mermaid
 from ivr.diff import diff_documents
 from ivr.document import DocumentError, parse_data, parse_text
 from ivr.simulate import SimulationInputError, simulate
-from ivr.validation import validate
+from ivr.validation import Problem, validate
 
 router = APIRouter(prefix="/api/ivr", tags=["ivr"])
 Ops = Annotated[User, require(Role.ops)]
@@ -84,8 +84,18 @@ def _document(value: str | dict[str, Any]) -> dict[str, Any]:
         raise _fail(exc, 422) from None
 
 
-def _version_out(row: MenuVersion, live: int | None, runtime: IvrRuntime) -> dict[str, Any]:
-    _, problems = validate(row.document, set(runtime.prompts.recorded))
+def _recorded(runtime: IvrRuntime) -> set[tuple[str, str]]:
+    """The prompts with a recording, taken on the event loop (an upload adds to them) for
+    work in a thread."""
+    return set(runtime.prompts.recorded)
+
+
+def _version_out(
+    row: MenuVersion, live: int | None, recorded: set[tuple[str, str]]
+) -> dict[str, Any]:
+    """A version with its validation: CPU work on a document of up to 200,000 characters, so
+    handlers run it in a thread (`_out`), not on the loop that drives calls."""
+    _, problems = validate(row.document, recorded)
     return {
         "version": row.id,
         "status": row.status,
@@ -102,6 +112,12 @@ def _version_out(row: MenuVersion, live: int | None, runtime: IvrRuntime) -> dic
     }
 
 
+async def _out(row: MenuVersion, runtime: IvrRuntime) -> dict[str, Any]:
+    live = runtime.live.version if runtime.live else None
+    out: dict[str, Any] = await asyncio.to_thread(_version_out, row, live, _recorded(runtime))
+    return out
+
+
 async def _call(fn: Any, *args: Any) -> Any:
     try:
         return await asyncio.to_thread(fn, *args)
@@ -114,10 +130,16 @@ async def list_versions(request: Request, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
     rows = await _call(runtime.store.versions)
     live = runtime.live.version if runtime.live else None
-    items = [
-        {k: v for k, v in _version_out(r, live, runtime).items() if k != "problems"} for r in rows
-    ]
-    return {"live": live, "items": items}
+    recorded = _recorded(runtime)
+
+    def items() -> list[dict[str, Any]]:
+        # Every version validated: in a thread.
+        return [
+            {k: v for k, v in _version_out(r, live, recorded).items() if k != "problems"}
+            for r in rows
+        ]
+
+    return {"live": live, "items": await asyncio.to_thread(items)}
 
 
 @router.post("/versions", status_code=status.HTTP_201_CREATED)
@@ -132,16 +154,14 @@ async def create_draft(request: Request, body: DraftIn, user: Ops) -> dict[str, 
         # that drives calls.
         data = await asyncio.to_thread(_document, body.document)
     row = await _call(runtime.store.create, data, user.name, body.comment, body.based_on)
-    live = runtime.live.version if runtime.live else None
-    return {**_version_out(row, live, runtime), "document": row.document}
+    return {**await _out(row, runtime), "document": row.document}
 
 
 @router.get("/versions/{version}")
 async def get_version(request: Request, version: RowId, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
     row = await _call(runtime.store.get, version)
-    live = runtime.live.version if runtime.live else None
-    return {**_version_out(row, live, runtime), "document": row.document}
+    return {**await _out(row, runtime), "document": row.document}
 
 
 @router.put("/versions/{version}")
@@ -151,15 +171,14 @@ async def update_draft(
     runtime = _runtime(request)
     data = await asyncio.to_thread(_document, body.document)
     row = await _call(runtime.store.update, version, data, user.name, body.comment)
-    live = runtime.live.version if runtime.live else None
-    return {**_version_out(row, live, runtime), "document": row.document}
+    return {**await _out(row, runtime), "document": row.document}
 
 
 @router.post("/versions/{version}/validate")
 async def validate_version(request: Request, version: RowId, user: Ops) -> dict[str, Any]:
     runtime = _runtime(request)
     row = await _call(runtime.store.get, version)
-    _, problems = validate(row.document, set(runtime.prompts.recorded))
+    _, problems = await asyncio.to_thread(validate, row.document, _recorded(runtime))
     return {
         "version": version,
         "valid": not problems,
@@ -172,7 +191,7 @@ async def publish(request: Request, version: RowId, user: Ops) -> dict[str, Any]
     runtime = _runtime(request)
     row = await _call(runtime.publish, version, user.name)
     await runtime.reload()
-    return _version_out(row, runtime.live.version if runtime.live else None, runtime)
+    return await _out(row, runtime)
 
 
 @router.post("/rollback")
@@ -180,7 +199,7 @@ async def rollback(request: Request, body: RollbackIn, user: Ops) -> dict[str, A
     runtime = _runtime(request)
     row = await _call(runtime.rollback, user.name, body.to)
     await runtime.reload()
-    return _version_out(row, runtime.live.version if runtime.live else None, runtime)
+    return await _out(row, runtime)
 
 
 @router.get("/live")
@@ -200,21 +219,28 @@ async def diff(request: Request, a: RowId, b: RowId, user: Ops) -> dict[str, Any
     runtime = _runtime(request)
     old = await _call(runtime.store.get, a)
     new = await _call(runtime.store.get, b)
-    return {
-        "a": a,
-        "b": b,
-        **diff_documents(
-            old.document, new.document, old_label=f"version {a}", new_label=f"version {b}"
-        ),
-    }
+    # Two documents of up to 200,000 characters each: in a thread.
+    changes: dict[str, Any] = await asyncio.to_thread(
+        diff_documents,
+        old.document,
+        new.document,
+        old_label=f"version {a}",
+        new_label=f"version {b}",
+    )
+    return {"a": a, "b": b, **changes}
 
 
 @router.get("/versions/{version}/diagram", response_class=PlainTextResponse)
 async def diagram(request: Request, version: RowId, user: Ops) -> PlainTextResponse:
     runtime = _runtime(request)
     row = await _call(runtime.store.get, version)
-    document, problems = validate(row.document)
-    if document is None:
+
+    def draw() -> tuple[str | None, list[Problem]]:
+        document, problems = validate(row.document)
+        return (mermaid(document) if document is not None else None), problems
+
+    text, problems = await asyncio.to_thread(draw)
+    if text is None:
         raise HTTPException(
             422,
             {
@@ -223,7 +249,7 @@ async def diagram(request: Request, version: RowId, user: Ops) -> PlainTextRespo
                 "problems": [p.to_dict() for p in problems],
             },
         )
-    return PlainTextResponse(mermaid(document), media_type="text/vnd.mermaid")
+    return PlainTextResponse(text, media_type="text/vnd.mermaid")
 
 
 @router.post("/versions/{version}/simulate")
@@ -232,7 +258,7 @@ async def simulate_version(
 ) -> dict[str, Any]:
     runtime = _runtime(request)
     row = await _call(runtime.store.get, version)
-    document, problems = validate(row.document, set(runtime.prompts.recorded))
+    document, problems = await asyncio.to_thread(validate, row.document, _recorded(runtime))
     if document is None or problems:
         raise HTTPException(
             422,
