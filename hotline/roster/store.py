@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.calls.store import fit
 from hotline.calls.tables import Call
 from hotline.core.db import utcnow
 from hotline.core.privacy import View
@@ -393,7 +394,7 @@ class RosterStore:
                 CallRouteRow(
                     unique_id=call.unique_id,
                     decided_at=utcnow(),
-                    caller_number=call.caller_number,
+                    caller_number=fit(call.caller_number, 64),
                     queue=decision.queue,
                     wanted=decision.wanted,
                     priority=decision.priority,
