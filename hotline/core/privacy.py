@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from hotline.core.auth import mask_number
+from routing.taxonomy import OUTPUT_KEYS
 
 
 class Personal(StrEnum):
@@ -64,20 +65,7 @@ STEP_FIELD_KINDS: Mapping[tuple[str, str], Personal] = {
 }
 #: the labels of a classification (no words of the caller); anything else is left out for
 #: a reader who does not see words
-CLASSIFICATION_LABELS = frozenset(
-    {
-        "intent",
-        "emergency",
-        "in_scope",
-        "out_of_scope_reason",
-        "kind",
-        "domain",
-        "department",
-        "enterprise",
-        "confidence",
-        "route",
-    }
-)
+CLASSIFICATION_LABELS = frozenset(OUTPUT_KEYS)
 
 
 def kind_of(key: str, step: str = "") -> Personal | None:
