@@ -20,7 +20,10 @@ from hotline.classify import cli as classify
 from hotline.core import cli as core
 from hotline.devtools import cli as devtools
 from hotline.ivr import cli as ivr
+from hotline.kb import cli as kb
+from hotline.orders import cli as orders
 from hotline.recordings import cli as recordings
+from hotline.reports import cli as reports
 from hotline.roster import cli as roster
 from hotline.speech import cli as speech
 
@@ -94,6 +97,9 @@ app.add_typer(speech.app, name="asr")
 app.add_typer(recordings.app, name="recordings")
 app.add_typer(roster.app, name="roster")
 app.add_typer(ivr.app, name="ivr")
+app.add_typer(orders.app, name="orders")
+app.add_typer(kb.app, name="kb")
+app.add_typer(reports.app, name="report")
 
 
 #: files the controller and its commands make (the database, recordings, exports) are its

@@ -271,10 +271,21 @@ class Service:
         """The web API of every feature, in the order `create_app` includes them."""
         from hotline.calls import api as calls_api
         from hotline.ivr import api as api_ivr
+        from hotline.kb import api as api_kb
+        from hotline.orders import api as api_orders
         from hotline.recordings import api as api_recordings
+        from hotline.reports import api as api_reports
         from hotline.roster import api as api_roster
 
-        return [calls_api.router, api_recordings.router, api_ivr.router, api_roster.router]
+        return [
+            calls_api.router,
+            api_recordings.router,
+            api_ivr.router,
+            api_roster.router,
+            api_orders.router,
+            api_kb.router,
+            api_reports.router,
+        ]
 
     def health(self) -> dict[str, bool]:
         return {"ami": self.ami.connected, "database": db.ping(self.engine)}

@@ -41,6 +41,8 @@ class User(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the department a `department` user answers for (a taxonomy department code)
+    department: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
 
 
 class Role(StrEnum):
@@ -48,6 +50,8 @@ class Role(StrEnum):
     ops = "ops"
     supervisor = "supervisor"
     operator = "operator"
+    #: a responsible department (承办单位): sees only the work orders dispatched to it
+    department = "department"
 
 
 class UserError(ValueError):

@@ -1,0 +1,7 @@
+"""`hotline orders`: work orders from the command line."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Work orders (工单): list, show, change.")

@@ -1,0 +1,1 @@
+"""Reports from work orders: per day, shift, group and department."""
