@@ -52,6 +52,8 @@ class NewOrder:
     transcript: str = ""
     classification: Mapping[str, Any] | None = None
     created_by: str = ""
+    queue: str = ""
+    operator: str = ""
     status: str = "draft"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -103,6 +105,8 @@ class OrderStore:
                 created_at=now,
                 updated_at=now,
                 created_by=fit(new.created_by, 64),
+                queue=fit(new.queue, 32),
+                operator=fit(new.operator, 64),
                 caller_number=fit(new.caller_number, 64),
                 caller_name=fit(new.caller_name, 64),
                 call_unique_id=new.call_unique_id,

@@ -41,6 +41,10 @@ class WorkOrder(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: the user who created it ("" for the controller, which creates orders for calls)
     created_by: Mapped[str] = mapped_column(String(64), default="")
+    #: the queue the call was routed to (its group: intake, enterprise, dispatch...), and the
+    #: operator who took it (extension or user name; "" until someone does)
+    queue: Mapped[str] = mapped_column(String(32), default="")
+    operator: Mapped[str] = mapped_column(String(64), default="")
     caller_number: Mapped[str] = mapped_column(String(64), default="")
     caller_name: Mapped[str] = mapped_column(String(64), default="")
     #: the call it came from (None for a written request)

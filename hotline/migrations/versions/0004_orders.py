@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("created_at", TZ, nullable=False),
         sa.Column("updated_at", TZ, nullable=False),
         sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("queue", sa.String(32), nullable=False),
+        sa.Column("operator", sa.String(64), nullable=False),
         sa.Column("caller_number", sa.String(64), nullable=False),
         sa.Column("caller_name", sa.String(64), nullable=False),
         sa.Column("call_unique_id", sa.String(64), nullable=True, unique=True),
