@@ -68,22 +68,37 @@ DECISION_TAGS: Final = frozenset(
         "open_cases",
         "fallback",
         "display",
+        "order",
+        "order_status",
+        "order_due",
+        "order_not_found",
+        # the keyed number itself: `order` or `order_not_found` says what it named
+        "order_number",
     }
 )
 
 
 @dataclass(frozen=True)
 class OpenCase:
+    """A work order as routing sees it: its number, department, status and due time."""
+
     reference: str
     department: str | None = None
+    status: str = ""
+    #: when it is due, as the operator reads it (local time, e.g. ``2026-12-08T17:30``)
+    due: str = ""
 
 
 @dataclass(frozen=True)
 class CallerHistory:
-    #: work orders still open for this number
+    #: work orders still open for this number, newest first
     open_cases: tuple[OpenCase, ...] = ()
     #: calls from this number earlier today (in the hotline's time zone), this one excluded
     calls_today: int = 0
+    #: the order number the call names (keyed in the menu or read out), "" when none
+    named_number: str = ""
+    #: the order of that number, whatever its status (None: no such order)
+    named_order: OpenCase | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,8 @@ class Decision:
     wanted: str
     handoff_number: str | None = None
     prompt: str | None = None
+    #: the existing work order this call follows up (no new order is made for it)
+    order: str | None = None
 
     @property
     def fell_back(self) -> bool:
@@ -131,6 +148,7 @@ class Decision:
             "wanted": self.wanted,
             "handoff_number": self.handoff_number,
             "prompt": self.prompt,
+            "order": self.order,
         }
 
 
@@ -166,7 +184,7 @@ def decide(
             prompt=HANDOFF_PROMPT,
         )
 
-    wanted, rule, why = _wanted_queue(request, c)
+    wanted, rule, why, order = _wanted_queue(request, c)
     priority = 0
     reasons = [why]
     elderly = request.elderly
@@ -188,6 +206,7 @@ def decide(
             reasons.append("nobody on duty in any queue: waiting in intake")
 
     tags = _tags(c, request, wanted, queue, rule, priority, elderly, repeated)
+    tags.update(_order_tags(request.history, order))
     if staffed.get(queue, 0) <= 0:
         tags["fallback"] = "nobody_on_duty"
         tags["display"] = display_name(tags)
@@ -198,31 +217,65 @@ def decide(
         rule=rule,
         explanation="; ".join(reasons),
         wanted=wanted,
+        order=order.reference if order else None,
     )
 
 
-def _wanted_queue(request: RoutingRequest, c: Mapping[str, Any]) -> tuple[str, str, str]:
+def _wanted_queue(
+    request: RoutingRequest, c: Mapping[str, Any]
+) -> tuple[str, str, str, OpenCase | None]:
+    """(wanted queue, rule, why, the existing order the call follows up)."""
     intent = c.get("intent")
-    cases = request.history.open_cases
+    history = request.history
+    cases = history.open_cases
     if request.returned_callback:
-        return "callback", "returned_callback", "returned a callback: callback group"
+        return "callback", "returned_callback", "returned a callback: callback group", None
+    if history.named_number:
+        if history.named_order is not None:
+            ref = history.named_order.reference
+            why = f"progress enquiry about order {ref} (number given): dispatch group"
+            return "dispatch", "follow_up", why, history.named_order
+        why = f"progress enquiry about order {history.named_number}, not found: dispatch group"
+        return "dispatch", "follow_up", why, None
     if request.follow_up or intent == "follow_up":
         source = "menu choice" if request.follow_up else "the request"
-        return "dispatch", "follow_up", f"progress enquiry ({source}): dispatch group"
+        # Without a number the caller's one open order is the one asked about; of several,
+        # the operator asks which (the tag counts them).
+        if len(cases) == 1:
+            why = f"progress enquiry ({source}) about open order {cases[0].reference}"
+            return "dispatch", "follow_up", why + ": dispatch group", cases[0]
+        return "dispatch", "follow_up", f"progress enquiry ({source}): dispatch group", None
     if cases:
         department = c.get("department")
         same = [case for case in cases if department and case.department == department]
         if same or not c:
-            ref = (same or list(cases))[0].reference
-            return "dispatch", "open_case", f"caller has open case {ref} about this: dispatch group"
+            case = (same or list(cases))[0]
+            why = f"caller has open case {case.reference} about this: dispatch group"
+            return "dispatch", "open_case", why, case
     mongolian = request.language == "mongolian" or "mongolian" in (
         (c.get("route") or {}).get("skills") or ()
     )
     if mongolian:
-        return "intake-mongolian", "mongolian", "Mongolian speaker: intake, Mongolian-speaking"
+        why = "Mongolian speaker: intake, Mongolian-speaking"
+        return "intake-mongolian", "mongolian", why, None
     if request.enterprise or c.get("enterprise"):
-        return "enterprise", "enterprise", "enterprise caller: enterprise desk"
-    return "intake", "default", "new request: intake group"
+        return "enterprise", "enterprise", "enterprise caller: enterprise desk", None
+    return "intake", "default", "new request: intake group", None
+
+
+def _order_tags(history: CallerHistory, order: OpenCase | None) -> dict[str, str]:
+    """What the operator's phone shows of the order a call follows up: its number, status
+    and due time; or that the number the caller gave names no order."""
+    if order is not None:
+        tags = {"order": order.reference}
+        if order.status:
+            tags["order_status"] = order.status
+        if order.due:
+            tags["order_due"] = order.due
+        return tags
+    if history.named_number:
+        return {"order_not_found": history.named_number}
+    return {}
 
 
 def _tags(

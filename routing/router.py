@@ -43,8 +43,11 @@ Clock = Callable[[], datetime]
 #: staffing(at) -> queue -> operators on duty and available in it
 Staffing = Callable[[datetime], Mapping[str, int]]
 HistorySource = Callable[[CallToRoute, datetime], Awaitable[CallerHistory]]
-#: on_decision(call, decision, classification used, decision time in ms)
-DecisionSink = Callable[[CallToRoute, Decision, Mapping[str, Any] | None, float], Awaitable[None]]
+#: on_decision(call, decision, classification used, decision time in ms): stores the decision
+#: and may return it with more tags (e.g. the work order the call became), or None
+DecisionSink = Callable[
+    [CallToRoute, Decision, Mapping[str, Any] | None, float], Awaitable[Decision | None]
+]
 
 _TRUE = {"1", "true", "yes", "y"}
 
@@ -129,7 +132,9 @@ class CallRouter:
         decision, classification = self.decide(call, history, at)
         elapsed_ms = (time.perf_counter() - t0) * 1000
         if self._on_decision is not None:
-            await self._on_decision(call, decision, classification, elapsed_ms)
+            decision = (
+                await self._on_decision(call, decision, classification, elapsed_ms) or decision
+            )
         return decision
 
 

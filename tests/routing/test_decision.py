@@ -67,6 +67,68 @@ def test_open_case_about_the_same_department_goes_to_dispatch() -> None:
     assert decide(RoutingRequest(history=other), ALL).rule == "open_case"
 
 
+ORDER = OpenCase("2026120100123", "heating", "dispatched", "2026-12-08T17:30")
+
+
+def test_a_number_given_links_the_call_to_that_order_and_tags_it() -> None:
+    history = CallerHistory(named_number=ORDER.reference, named_order=ORDER)
+    # Whatever the caller chose in the menu or said, the number names the matter.
+    for request in (
+        RoutingRequest(history=history),
+        RoutingRequest(classification=HEATING, history=history, enterprise=True),
+        RoutingRequest(follow_up=True, history=history),
+    ):
+        d = decide(request, ALL)
+        assert (d.queue, d.rule, d.order) == ("dispatch", "follow_up", ORDER.reference)
+        assert ORDER.reference in d.explanation
+        assert d.tags["order"] == ORDER.reference
+        assert d.tags["order_status"] == "dispatched"
+        assert d.tags["order_due"] == "2026-12-08T17:30"
+        assert "order=2026120100123;order_status=dispatched" in header_value(d.tags)
+    # The menu's own tag never stands in for the decision's.
+    forged = RoutingRequest(tags={"order": "2026120100999", "order_number": "x"})
+    d = decide(forged, ALL)
+    assert "order" not in d.tags and "order_number" not in d.tags and d.order is None
+
+
+def test_a_number_that_names_no_order_is_a_follow_up_tagged_not_found() -> None:
+    history = CallerHistory(
+        open_cases=(OpenCase("2026110300007", "heating", "dispatched"),),
+        named_number="2026120100999",
+    )
+    d = decide(RoutingRequest(classification=HEATING, history=history), ALL)
+    assert (d.queue, d.rule, d.order) == ("dispatch", "follow_up", None)
+    assert d.tags["order_not_found"] == "2026120100999" and "order" not in d.tags
+    assert "not found" in d.explanation
+
+
+def test_a_follow_up_without_a_number_links_the_callers_only_open_order() -> None:
+    one = CallerHistory(open_cases=(ORDER,))
+    d = decide(RoutingRequest(follow_up=True, history=one), ALL)
+    assert (d.rule, d.order, d.tags["order"]) == ("follow_up", ORDER.reference, ORDER.reference)
+    two = CallerHistory(open_cases=(ORDER, OpenCase("2026110300007", "water_supply")))
+    d = decide(RoutingRequest(follow_up=True, history=two), ALL)
+    # Of several, the operator asks which: none is linked, the tag counts them.
+    assert (d.queue, d.order) == ("dispatch", None)
+    assert d.tags["open_cases"] == "2" and "order" not in d.tags
+    assert decide(RoutingRequest(follow_up=True), ALL).order is None
+
+
+def test_an_open_case_about_the_same_matter_is_linked() -> None:
+    d = decide(RoutingRequest(classification=HEATING, history=CallerHistory((ORDER,))), ALL)
+    assert (d.rule, d.order, d.tags["order_status"]) == ("open_case", ORDER.reference, "dispatched")
+    water = CallerHistory((OpenCase("2026110300007", "water_supply"),))
+    d = decide(RoutingRequest(classification=HEATING, history=water), ALL)
+    assert (d.rule, d.order) == ("default", None) and "order" not in d.tags
+
+
+def test_an_emergency_is_handed_over_even_with_an_order_number() -> None:
+    fire = classify("楼下着火了，好大的烟，快来人").to_dict()
+    history = CallerHistory(named_number=ORDER.reference, named_order=ORDER)
+    d = decide(RoutingRequest(classification=fire, history=history), ALL)
+    assert d.queue == "handoff" and d.order is None
+
+
 def test_elderly_and_repeated_callers_get_higher_priority() -> None:
     plain = decide(RoutingRequest(classification=HEATING), ALL).priority
     elderly = decide(RoutingRequest(classification=HEATING, elderly=True), ALL)
