@@ -84,6 +84,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/roster/queues/sync"): SUPERVISOR,
     ("POST", "/api/roster/operators/{extension}/pause"): SUPERVISOR,
     ("GET", "/api/roster/decisions/{unique_id}"): SUPERVISOR,
+    ("GET", "/api/reports/{name}"): LISTENERS,
 }
 
 #: Operations that answer 503 while Asterisk is not reachable (as here) or, for /healthz,
