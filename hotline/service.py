@@ -28,6 +28,7 @@ from hotline.core.metrics import Metrics
 from hotline.core.settings import Settings
 from hotline.ivr.ports import IvrRouter
 from hotline.ivr.runtime import IvrRuntime
+from hotline.orders.feature import OrdersFeature
 from hotline.recordings.feature import RecordingsFeature
 from hotline.roster.feature import RoutingFeature
 from hotline.roster.store import forget_words as forget_route_words
@@ -93,6 +94,10 @@ class Service:
             on_step_latency=self.metrics.agi_step_latency.observe,
             orphan_destination=("hotline-degraded", "s"),
         )
+        # Work orders: a call routed to a queue makes one (or follows one up).
+        self.orders = OrdersFeature(
+            self.sessions, timezone=settings.timezone, executor=self.call_pool
+        )
         # Rosters, the router the IVR asks (`self.router`) and the queue membership sync.
         self.routing = RoutingFeature(
             self.sessions,
@@ -100,6 +105,8 @@ class Service:
             timezone=settings.timezone,
             emergency_numbers=settings.emergency_numbers,
             executor=self.call_pool,
+            caller_orders=self.orders.intake.caller_orders,
+            on_routed=self.orders.on_routed,
         )
         self.router = IvrRouter(self.routing.router)
         # The IVR: the live menu version, one interpreter per call; the default flow.

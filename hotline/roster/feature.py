@@ -5,6 +5,11 @@ paused operators in; every decision stored); the service hands it to the IVR thr
 `hotline.ivr.ports.IvrRouter`. `simulation_router(at)` is the menu simulator's: the same roster,
 no caller's history, nothing stored.
 
+The caller's history includes their work orders from `caller_orders` (the open ones and the
+one a call names by number), and `on_routed` runs once a call's queue is decided, before the
+decision is stored, and returns it with more tags: the service passes both in from the work
+orders feature, which makes the call's order there.
+
 `RoutingFeature.clock` is the one clock of the feature (the router's "now" and the
 synchroniser's); tests replace it to stand at any moment of the roster.
 """
@@ -12,7 +17,7 @@ synchroniser's); tests replace it to stand at any moment of the roster.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
@@ -21,12 +26,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.core.workers import in_worker
 from hotline.roster.queue_sync import QueueSync
-from hotline.roster.store import RosterStore
+from hotline.roster.store import CallerOrders, RosterStore
 from routing.decision import CallerHistory, Decision
 from routing.router import CallToRoute, RosterRouter, utc_clock
 from telephony.ami_client import AMIClient
 
 log = logging.getLogger("hotline.routing")
+
+#: on_routed(call, decision, classification) -> the decision, with more tags
+OnRouted = Callable[[CallToRoute, Decision, Mapping[str, Any] | None], Awaitable[Decision]]
 
 
 class RoutingFeature:
@@ -38,12 +46,15 @@ class RoutingFeature:
         timezone: str,
         emergency_numbers: dict[str, str],
         executor: Executor | None = None,
+        caller_orders: CallerOrders | None = None,
+        on_routed: OnRouted | None = None,
     ) -> None:
         self.clock = utc_clock
         #: where a call's database work runs (the service's pool for calls; None: the loop's)
         self.executor = executor
         self.handoff_numbers = dict(emergency_numbers)
-        self.store = RosterStore(sessions, timezone)
+        self.on_routed = on_routed
+        self.store = RosterStore(sessions, timezone, caller_orders=caller_orders)
         self.queue_sync = QueueSync(ami, self.store.roster, self.now)
         self.router = RosterRouter(
             self.store.roster,
@@ -85,7 +96,9 @@ class RoutingFeature:
         decision: Decision,
         classification: Mapping[str, Any] | None,
         elapsed_ms: float,
-    ) -> None:
+    ) -> Decision:
+        if self.on_routed is not None:
+            decision = await self.on_routed(call, decision, classification)
         # The explanation can name the caller's open case: the log set-up leaves it out
         # unless asked for it (hotline.core.logs).
         log.info(
@@ -102,3 +115,4 @@ class RoutingFeature:
             )
         except Exception:  # a failed write never blocks the call
             log.exception("could not store the routing decision of %s", call.unique_id)
+        return decision

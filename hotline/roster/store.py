@@ -3,15 +3,17 @@
 `RosterStore` edits operators, shifts, assignments and the holiday calendar, imports a month's
 roster from CSV (all rows or none), and hands out an immutable `routing.roster.Roster`
 snapshot, rebuilt only after a change, so a routing decision never waits on the database for
-it. `caller_history` and `save_decision` are the storage side of the router.
+it. `caller_history` (the caller's calls today, and their work orders from the `caller_orders`
+the service passes in) and `save_decision` are the storage side of the router.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -27,12 +29,11 @@ from hotline.core.privacy import View
 from hotline.roster.tables import (
     AssignmentRow,
     CalendarDayRow,
-    CallerCaseRow,
     CallRouteRow,
     OperatorRow,
     ShiftRow,
 )
-from routing.decision import CallerHistory, Decision, OpenCase
+from routing.decision import CallerHistory, Decision
 from routing.roster import (
     SHIFT_DAYS,
     Assignment,
@@ -45,6 +46,9 @@ from routing.roster import (
 from routing.router import CallToRoute
 
 CSV_COLUMNS = ("date", "shift", "extension")
+#: caller_orders(call) -> the caller's work orders as routing sees them (`open_cases`,
+#: `named_number`, `named_order` of a CallerHistory)
+CallerOrders = Callable[[CallToRoute], CallerHistory]
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,17 @@ def parse_time(value: str, what: str) -> time:
 
 
 class RosterStore:
-    def __init__(self, sessions: sessionmaker[Session], timezone: str) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        timezone: str,
+        *,
+        caller_orders: CallerOrders | None = None,
+    ) -> None:
         self._sessions = sessions
         self.timezone = timezone
+        #: where a caller's history finds their work orders (None: a history without them)
+        self.caller_orders = caller_orders
         self._lock = threading.Lock()
         self._snapshot: Roster | None = None
         self._generation = 0
@@ -355,15 +367,8 @@ class RosterStore:
         roster = self.roster()
         local = roster.local(at)
         midnight = datetime.combine(local.date(), time(0), roster.tz).astimezone(UTC)
+        orders = self.caller_orders(call) if self.caller_orders else CallerHistory()
         with self._sessions() as s:
-            cases = s.scalars(
-                select(CallerCaseRow)
-                .where(
-                    CallerCaseRow.caller_number == call.caller_number,
-                    CallerCaseRow.status == "open",
-                )
-                .order_by(CallerCaseRow.opened_at.desc())
-            ).all()
             calls = (
                 s.scalar(
                     select(func.count())
@@ -377,10 +382,7 @@ class RosterStore:
                 )
                 or 0
             )
-        return CallerHistory(
-            open_cases=tuple(OpenCase(c.reference, c.department) for c in cases),
-            calls_today=int(calls) if call.caller_number else 0,
-        )
+        return dataclasses.replace(orders, calls_today=int(calls) if call.caller_number else 0)
 
     def save_decision(
         self,

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.core.db import Base, utcnow
+from hotline.core.db import Base
 
 
 class OperatorRow(Base):
@@ -63,19 +63,6 @@ class CalendarDayRow(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
     note: Mapped[str] = mapped_column(String(64), default="")
-
-
-class CallerCaseRow(Base):
-    """Work orders still open for a caller number, as far as routing needs to know."""
-
-    __tablename__ = "caller_cases"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    caller_number: Mapped[str] = mapped_column(String(64), index=True)
-    reference: Mapped[str] = mapped_column(String(64))
-    department: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CallRouteRow(Base):

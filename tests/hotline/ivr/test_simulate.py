@@ -1,5 +1,6 @@
 """The menu simulator with the live router writes nothing and reads no caller's history: ops
-cannot use it to look up a citizen's open cases or to add rows to the call log."""
+cannot use it to look up a citizen's open cases (their work orders), to make or follow up an
+order, or to add rows to the call log."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from sqlalchemy import inspect, text
 from hotline.core import db
 from hotline.core.auth import create_user
 from hotline.core.settings import Settings
-from hotline.roster.tables import CallerCaseRow
+from hotline.orders.store import NewOrder
 from hotline.service import Service
 from hotline.web.app import create_app
 
-NUMBER, CASE = "13800138000", "GD-2026-0042"
+NUMBER = "13800138000"
 
 
 @pytest.fixture
@@ -29,9 +30,8 @@ async def service(settings: Settings, tmp_path: Path) -> AsyncIterator[Service]:
     )
     db.upgrade(service.settings.database_url)
     await service.ivr.start()
-    with service.sessions() as session:
-        session.add(CallerCaseRow(caller_number=NUMBER, reference=CASE, department=None))
-        session.commit()
+    # The caller has an open work order: a real call from this number would go to dispatch.
+    service.orders.store.create(NewOrder(channel="phone", caller_number=NUMBER))
     yield service
     service.engine.dispose()
 
@@ -47,6 +47,10 @@ def every_row(service: Service) -> dict[str, list[str]]:
             )
             for name in names
         }
+
+
+def case_of(service: Service) -> str:
+    return service.orders.store.open_for_caller(NUMBER)[0].number
 
 
 async def simulate(service: Service, body: dict[str, Any]) -> httpx.Response:
@@ -78,7 +82,7 @@ async def test_a_simulation_with_the_live_router_stores_nothing_and_reads_no_his
     # The caller's open case would send the call to dispatch ("open_case"): the simulator
     # routes as for a caller without history, and says nothing of the case.
     assert route["tags"]["rule"] == "default"
-    assert CASE not in response.text and "open_cases" not in response.text
+    assert case_of(service) not in response.text and "open_cases" not in response.text
 
 
 async def test_a_simulation_with_every_queue_staffed_stores_nothing_either(
@@ -88,4 +92,4 @@ async def test_a_simulation_with_every_queue_staffed_stores_nothing_either(
         service, {"inputs": ["1", "2"], "caller_number": NUMBER, "every_queue_staffed": True}
     )
     assert response.status_code == 200, response.text
-    assert CASE not in response.text
+    assert case_of(service) not in response.text
