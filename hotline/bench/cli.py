@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -258,3 +258,90 @@ def bench_route(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     typer.echo(f"written to {output}")
+
+
+@app.command("orders")
+def bench_orders(
+    orders: Annotated[
+        int, typer.Option(min=100, max=2_000_000, help="orders to seed (a year: 700,000)")
+    ] = 700_000,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="an EMPTY database to seed (default: a new SQLite file, deleted after)"),
+    ] = None,
+    runs: Annotated[int, typer.Option(min=10, max=10_000, help="runs of each query")] = 200,
+    creates: Annotated[int, typer.Option(min=1, max=100_000, help="orders created")] = 500,
+    out: Annotated[Path | None, typer.Option(help="where to write the JSON")] = None,
+) -> None:
+    """Seed a year of orders, then time creates, updates and the console's queries."""
+    import tempfile
+    import time as clock
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from hotline.bench.orders import (
+        TARGET_P99_MS,
+        seed,
+        table_text,
+        time_creates,
+        time_queries,
+        time_report,
+        time_updates,
+    )
+    from hotline.core import db
+
+    settings = settings_or_exit()
+    tz = ZoneInfo(settings.timezone)
+    with tempfile.TemporaryDirectory() as scratch:
+        url = database_url or f"sqlite:///{Path(scratch) / 'orders.db'}"
+        db.upgrade(url)
+        engine = db.make_engine(url)
+        sessions = db.session_factory(engine)
+        now = datetime.now(UTC)
+        last = [clock.perf_counter()]
+
+        def progress(done: int) -> None:
+            if clock.perf_counter() - last[0] > 10 or done == orders:
+                err.print(f"seeded {done:,}/{orders:,} orders")
+                last[0] = clock.perf_counter()
+
+        try:
+            seeded = seed(engine, orders, now, tz, progress)
+        except RuntimeError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+        err.print(f"seeded in {seeded.seconds:.0f} s; timing queries")
+        timings = time_queries(sessions, seeded, runs, now, tz)
+        created = time_creates(sessions, settings.timezone, creates)
+        updated = time_updates(sessions, settings.timezone, creates)
+        report = time_report(sessions, settings.timezone, now)
+        engine.dispose()
+    backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+    throughput = [t.to_dict() for t in (created, updated) if t is not None]
+    results: dict[str, Any] = {
+        "backend": backend,
+        "orders": seeded.orders,
+        "history_rows": seeded.history,
+        "statuses": dict(seeded.statuses.most_common()),
+        "seed_seconds": round(seeded.seconds, 1),
+        "target_p99_ms": TARGET_P99_MS,
+        "met": all(t.p99 < TARGET_P99_MS for t in timings),
+        "throughput": throughput,
+        "queries": [t.to_dict() for t in timings],
+        "report": report,
+    }
+    Console().print(
+        f"{seeded.orders:,} orders ({seeded.history:,} history rows) on {backend}, "
+        f"seeded in {seeded.seconds:.0f} s"
+    )
+    typer.echo(table_text(results))
+    typer.echo("| throughput | count | orders/s |\n| --- | ---: | ---: |")
+    for t in throughput:
+        typer.echo(f"| {t['name']} | {t['count']} | {t['per_second']:.0f} |")
+    typer.echo(f"\n{report['report']}: {report['orders']:,} orders in {report['seconds']:.2f} s")
+    target = out or Path(f"bench-results/orders-{backend}.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    err.print(f"wrote {target}")
+    if not results["met"]:
+        raise typer.Exit(1)
