@@ -311,7 +311,7 @@ def bench_orders(
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
         err.print(f"seeded in {seeded.seconds:.0f} s; timing queries")
-        timings = time_queries(sessions, seeded, runs, now, tz)
+        timings = time_queries(engine, sessions, seeded, runs, now, settings.timezone)
         created = time_creates(sessions, settings.timezone, creates)
         updated = time_updates(sessions, settings.timezone, creates)
         report = time_report(sessions, settings.timezone, now)

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.orders.search import search_orders
@@ -434,121 +434,85 @@ class Timing:
         }
 
 
-def explain(session: Session, statement: Any) -> str:
-    """The plan the database chooses for `statement` (a Select or a text with its values)."""
-    dialect = session.get_bind().dialect
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.params
-    connection = session.connection()
-    if dialect.name == "sqlite":
-        args = tuple(_sqlite_time(params[k]) for k in compiled.positiontup or ())
-        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), args).all()
-        return "\n".join(str(r[-1]) for r in rows)
-    rows = connection.exec_driver_sql("EXPLAIN " + str(compiled), params).all()
-    return "\n".join(str(r[0]) for r in rows)
+class Statements:
+    """The SELECTs an engine ran since `clear`, with their parameters, for EXPLAIN: the plans
+    of the very statements the product's code built."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.seen: list[tuple[str, Any]] = []
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def clear(self) -> None:
+        self.seen = []
+
+    def _seen(self, _conn: Any, _cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
+        if sql.lstrip().upper().startswith("SELECT"):
+            self.seen.append((sql, parameters))
+
+    def explain(self, session: Session) -> str:
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+        plans = []
+        for sql, parameters in list(self.seen):
+            rows = session.connection().exec_driver_sql(prefix + sql, parameters).all()
+            plans.append("\n".join(str(r[-1] if sqlite else r[0]) for r in rows))
+        return "\n--\n".join(plans)
 
 
-Query = Callable[[Session, int], tuple[int, Any]]
+Query = Callable[[Session, int], int]
 
 
-def console_queries(seeded: Seeded, now: datetime, tz: ZoneInfo) -> list[tuple[str, str, Query]]:
-    """(name, what it is, run(session, i) -> (rows, statement for EXPLAIN)) per query."""
-    departments = sorted(d for d in DEPARTMENT_ZH)
+def console_queries(store: Any, seeded: Seeded, now: datetime) -> list[tuple[str, str, Query]]:
+    """(name, what it is, run(session, i) -> rows) per query: the store's lists and the
+    search, with values that change from run to run."""
+    from hotline.orders.store import OrderFilter
+
+    departments = sorted(DEPARTMENT_ZH)
     statuses = ("dispatched", "replied", "callback", "returned")
-    local_now = now.astimezone(tz)
-    end_of_today = datetime.combine(local_now.date() + timedelta(days=1), datetime.min.time(), tz)
 
-    def run(session: Session, statement: Select[Any]) -> tuple[int, Any]:
-        return len(session.execute(statement).all()), statement
+    def listed(wanted: Any, i: int, pages: int = 3) -> int:
+        return len(store.list_orders(wanted, limit=50, offset=50 * (i % pages), now=now))
 
-    def by_status(s: Session, i: int) -> tuple[int, Any]:
-        return run(
-            s,
-            select(WorkOrder)
-            .where(WorkOrder.status == statuses[i % len(statuses)])
-            .order_by(WorkOrder.due_at, WorkOrder.id)
-            .limit(50)
-            .offset(50 * (i % 3)),
-        )
+    def by_status(s: Session, i: int) -> int:
+        return listed(OrderFilter(status=(statuses[i % len(statuses)],)), i)
 
-    def overdue(s: Session, i: int) -> tuple[int, Any]:
-        return run(
-            s,
-            select(WorkOrder)
-            .where(WorkOrder.status.in_(CLOCK), WorkOrder.due_at < now)
-            .order_by(WorkOrder.due_at, WorkOrder.id)
-            .limit(50)
-            .offset(50 * (i % 3)),
-        )
+    def overdue(s: Session, i: int) -> int:
+        return listed(OrderFilter(due="overdue"), i)
 
-    def due_today(s: Session, i: int) -> tuple[int, Any]:
-        return run(
-            s,
-            select(WorkOrder)
-            .where(
-                WorkOrder.status.in_(CLOCK),
-                WorkOrder.due_at >= now,
-                WorkOrder.due_at < end_of_today,
-            )
-            .order_by(WorkOrder.due_at, WorkOrder.id)
-            .limit(50),
-        )
+    def due_today(s: Session, i: int) -> int:
+        return listed(OrderFilter(due="today"), i, 1)
 
-    def department_open(s: Session, i: int) -> tuple[int, Any]:
-        return run(
-            s,
-            select(WorkOrder)
-            .where(
-                WorkOrder.department == departments[i % len(departments)],
-                WorkOrder.status.in_(OPEN),
-            )
-            .order_by(WorkOrder.due_at, WorkOrder.id)
-            .limit(50),
-        )
+    def department_open(s: Session, i: int) -> int:
+        return listed(OrderFilter(status=OPEN, department=departments[i % len(departments)]), i, 1)
 
-    def caller_open(s: Session, i: int) -> tuple[int, Any]:
-        return run(
-            s,
-            select(WorkOrder)
-            .where(
-                WorkOrder.caller_number == seeded.callers[i % len(seeded.callers)],
-                WorkOrder.status.in_(OPEN),
-            )
-            .order_by(WorkOrder.created_at.desc())
-            .limit(20),
-        )
+    def department_overdue(s: Session, i: int) -> int:
+        return listed(OrderFilter(due="overdue", scope=departments[i % len(departments)]), i, 1)
 
-    def newest(s: Session, i: int) -> tuple[int, Any]:
-        return run(
-            s,
-            select(WorkOrder)
-            .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
-            .limit(50)
-            .offset(50 * (i % 3)),
-        )
+    def department_all(s: Session, i: int) -> int:
+        return listed(OrderFilter(scope=departments[i % len(departments)]), i)
 
-    def by_number(s: Session, i: int) -> tuple[int, Any]:
-        number = seeded.numbers[(i * 7919) % len(seeded.numbers)]
-        found = search_orders(s, number)
-        return len(found), select(WorkOrder).where(WorkOrder.number == number)
+    def caller_open(s: Session, i: int) -> int:
+        return len(store.open_for_caller(seeded.callers[i % len(seeded.callers)]))
 
-    def by_day(s: Session, i: int) -> tuple[int, Any]:
-        day = seeded.days[(i * 31) % len(seeded.days)]
-        found = search_orders(s, day, limit=50)
-        return len(found), select(WorkOrder).where(
-            WorkOrder.number >= day + "00000", WorkOrder.number <= day + "99999"
-        ).order_by(WorkOrder.number.desc()).limit(50)
+    def newest(s: Session, i: int) -> int:
+        return listed(OrderFilter(), i)
 
-    def by_words(s: Session, i: int) -> tuple[int, Any]:
-        words = TEXT_QUERIES[i % len(TEXT_QUERIES)]
-        found = search_orders(s, words, limit=20)
-        return len(found), _words_statement(s, words)
+    def by_number(s: Session, i: int) -> int:
+        return len(search_orders(s, seeded.numbers[(i * 7919) % len(seeded.numbers)]))
+
+    def by_day(s: Session, i: int) -> int:
+        return len(search_orders(s, seeded.days[(i * 31) % len(seeded.days)], limit=50))
+
+    def by_words(s: Session, i: int) -> int:
+        return len(search_orders(s, TEXT_QUERIES[i % len(TEXT_QUERIES)], limit=20))
 
     return [
-        ("status_by_due", "one status, soonest due first (50, pages 1-3)", by_status),
+        ("status", "one status, newest first (50, pages 1-3)", by_status),
         ("overdue", "overdue orders, most overdue first (50, pages 1-3)", overdue),
         ("due_today", "orders due by the end of today", due_today),
-        ("department_open", "a department's open orders, soonest due first", department_open),
+        ("department_open", "a department's open orders, newest first", department_open),
+        ("department_overdue", "a department's overdue orders (its own view)", department_overdue),
+        ("department_all", "a department's orders, newest first (50, pages 1-3)", department_all),
         ("caller_open", "a caller's open orders (routing, every call)", caller_open),
         ("newest", "newest orders (50, pages 1-3)", newest),
         ("search_number", "search: an order number", by_number),
@@ -557,37 +521,28 @@ def console_queries(seeded: Seeded, now: datetime, tz: ZoneInfo) -> list[tuple[s
     ]
 
 
-def _words_statement(session: Session, words: str) -> Any:
-    from recordings.search import fts5_match, pg_tsquery
-
-    if session.get_bind().dialect.name == "sqlite":
-        return text(
-            "SELECT rowid FROM work_orders_fts WHERE work_orders_fts MATCH :m AND rowid < :b "
-            "ORDER BY rowid DESC LIMIT 20"
-        ).bindparams(m=fts5_match(words), b=2**31)
-    return text(
-        "SELECT order_id FROM work_orders_fts WHERE document @@ to_tsquery('simple', :q) "
-        "AND order_id < :b ORDER BY order_id DESC LIMIT 20"
-    ).bindparams(q=pg_tsquery(words), b=2**31)
-
-
 def time_queries(
-    sessions: sessionmaker[Session], seeded: Seeded, runs: int, now: datetime, tz: ZoneInfo
-) -> list[Timing]:
+    engine: Engine, sessions: sessionmaker[Session], seeded: Seeded, runs: int, now: datetime,
+    timezone: str,
+) -> list[Timing]:  # fmt: skip
+    from hotline.orders.store import OrderStore
+
+    store = OrderStore(sessions, timezone)
+    statements = Statements(engine)
     timings = []
-    for name, description, query in console_queries(seeded, now, tz):
+    for name, description, query in console_queries(store, seeded, now):
         samples: list[float] = []
         rows = 0
-        statement: Any = None
         with sessions() as s:
             for i in range(-5, runs):  # five warm-up runs
+                statements.clear()
                 t0 = time.perf_counter()
-                rows, statement = query(s, i % 10_000)
+                rows = query(s, i % 10_000)
                 elapsed = (time.perf_counter() - t0) * 1000
                 s.rollback()
                 if i >= 0:
                     samples.append(elapsed)
-            plan = explain(s, statement)
+            plan = statements.explain(s)
         timings.append(Timing(name, description, samples, rows, plan))
     return timings
 

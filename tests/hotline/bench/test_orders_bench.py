@@ -16,7 +16,9 @@ from hotline.orders.search import search_orders
 from hotline.orders.tables import WorkOrder, WorkOrderEvent
 
 QUERIES = {
-    "status_by_due", "overdue", "due_today", "department_open", "caller_open", "newest",
+    "status", "overdue", "due_today", "department_open", "department_overdue", "department_all",
+    "caller_open",
+    "newest",
     "search_number", "search_day", "search_words",
 }  # fmt: skip
 
