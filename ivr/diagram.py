@@ -10,6 +10,7 @@ SHAPES = {
     "menu": ("{{", "}}"),
     "play": ("[/", "/]"),
     "collect_speech": ("[(", ")]"),
+    "collect_digits": ("[[", "]]"),
     "route": ("([", "])"),
     "transfer": ("([", "])"),
     "hangup": ("((", "))"),
@@ -43,6 +44,8 @@ def mermaid(document: MenuDocument) -> str:
             label += f"<br/>{_text(text)[:40]}"
         if node.type == "transfer" and getattr(node, "number", None):
             label += f"<br/>dial {node.number}"
+        if node.type == "collect_digits" and getattr(node, "tag", None):
+            label += f"<br/>digits into {node.tag}"
         lines.append(f'  {_id(node_id)}{left}"{_text_label(label)}"{right}')
     for node_id, node in document.nodes.items():
         for field, target in targets_of(node):

@@ -5,8 +5,8 @@ shapes and types only, and leaves out-of-range values, unknown targets and missi
 `ivr.validation`, which reports every problem at once: a draft with mistakes can still be
 saved, only not published.
 
-Node types: ``menu``, ``play``, ``collect_speech``, ``route``, ``transfer``, ``set``,
-``time_switch``, ``hangup``, ``goto``. ``route``, ``transfer`` and ``hangup`` end the
+Node types: ``menu``, ``play``, ``collect_speech``, ``collect_digits``, ``route``,
+``transfer``, ``set``, ``time_switch``, ``hangup``, ``goto``. ``route``, ``transfer`` and ``hangup`` end the
 caller's time in the IVR; every path must reach one of them.
 """
 
@@ -71,6 +71,22 @@ class CollectSpeechNode(_Node):
     fallback: str | None = None
 
 
+class CollectDigitsNode(_Node):
+    """A number keyed in (a work-order number): the prompt, then up to `max_digits` digits
+    ended by # (or by the last digit, or by `timeout` seconds without a key). The digits go
+    into the menu tag `tag`; nothing keyed leaves the tag unset. Either way the call goes on
+    to `next`."""
+
+    type: Literal["collect_digits"]
+    prompt: str | None = None
+    #: the menu tag that receives the digits, e.g. ``order_number``
+    tag: str | None = None
+    max_digits: int = 20
+    #: seconds to wait for the first key, and between keys
+    timeout: float = 6.0
+    next: str | None = None
+
+
 class RouteNode(_Node):
     type: Literal["route"]
     #: played before the call is handed over ("正在为您转接")
@@ -117,6 +133,7 @@ Node = Annotated[
     MenuNode
     | PlayNode
     | CollectSpeechNode
+    | CollectDigitsNode
     | RouteNode
     | TransferNode
     | SetNode
@@ -176,7 +193,7 @@ def targets_of(node: Any) -> list[tuple[str, str | None]]:
         return [(f"options.{key}", target) for key, target in node.options.items()] + [
             ("on_failure", node.on_failure)
         ]
-    if isinstance(node, PlayNode | SetNode):
+    if isinstance(node, PlayNode | SetNode | CollectDigitsNode):
         return [("next", node.next)]
     if isinstance(node, CollectSpeechNode):
         return [("next", node.next), ("fallback", node.fallback)]

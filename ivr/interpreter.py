@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from ivr.calendar import DayKind, day_kind
 from ivr.document import (
+    CollectDigitsNode,
     CollectSpeechNode,
     GotoNode,
     HangupNode,
@@ -140,6 +141,7 @@ class Interpreter:
             "menu": self._menu,
             "play": self._play,
             "collect_speech": self._collect_speech,
+            "collect_digits": self._collect_digits,
             "route": self._route_node,
             "transfer": self._transfer,
             "set": self._set,
@@ -240,6 +242,26 @@ class Interpreter:
             if c.get("intent") == "emergency":
                 # Never keep an emergency in a menu, whatever the document says next.
                 return await self._route(node_id, {}, None)
+        return node.next
+
+    async def _collect_digits(self, node_id: str, node: CollectDigitsNode) -> str:
+        assert node.prompt and node.tag and node.next
+        # A key pressed during an earlier prompt belongs to that prompt, not to this number.
+        self.state.pending_key = None
+        started = time.monotonic()
+        keyed, _ = await self.channel.collect_digits(
+            self._file(node.prompt) or NO_PROMPT,
+            timeout=node.timeout,
+            max_digits=node.max_digits,
+        )
+        digits = _entry(keyed, node.max_digits)
+        waited = round(time.monotonic() - started, 3)
+        self._played(node.prompt)
+        if digits:
+            self.state.tags[node.tag] = digits
+            self.record("input", node=node_id, digits=digits, waited=waited)
+        else:
+            self.record("input", node=node_id, input="silence", waited=waited)
         return node.next
 
     def _speech_fallback(self, node_id: str, node: CollectSpeechNode, why: str) -> str:
@@ -367,6 +389,13 @@ def _one_key(value: str | None) -> str:
         if ch in ALL_KEYS:
             return ch
     return ""
+
+
+def _entry(value: str | None, max_digits: int) -> str:
+    """The digits keyed before a # (or the end), at most `max_digits`: what the caller entered,
+    whatever else a channel reported (Asterisk leaves the # out; a simulator may not)."""
+    entered = (value or "").partition("#")[0]
+    return "".join(ch for ch in entered if ch in "0123456789")[:max_digits]
 
 
 def _clean(value: str) -> str:

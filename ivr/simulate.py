@@ -1,7 +1,9 @@
 """The menu simulator: walk a menu with a list of inputs, without a phone.
 
 Inputs, one per thing the caller does when the menu waits for them: a key (``"1"``), or
-``"silence"`` (pressed nothing), or ``"say:<what the caller says>"`` for a speech step. The
+``"silence"`` (pressed nothing), or ``"say:<what the caller says>"`` for a speech step, or
+``"digits:<keys>"`` for a number keyed into a `collect_digits` step (``"digits:2026120100123#"``;
+a single key works there too). The
 real `Interpreter` runs against `SimulatedChannel`, so the path and prompts are exactly what a
 call with the same inputs produces; `signature` strips the timings to compare the two.
 """
@@ -20,6 +22,9 @@ from ivr.routing_port import Router
 
 SILENCE = "silence"
 SAY = "say:"
+DIGITS = "digits:"
+#: keys in one "digits:" input (a collect_digits step takes at most 32, then #)
+MAX_DIGITS_INPUT = 33
 #: fields of a path step that vary from run to run (times), left out of comparisons
 VOLATILE = frozenset({"t", "waited", "seconds", "at"})
 
@@ -34,8 +39,16 @@ def check_inputs(inputs: list[str]) -> None:
             continue
         if len(item) == 1 and item in "0123456789*#":
             continue
+        keys = item[len(DIGITS) :]
+        if (
+            item.startswith(DIGITS)
+            and 0 < len(keys) <= MAX_DIGITS_INPUT
+            and all(k in "0123456789*#" for k in keys)
+        ):
+            continue
         raise SimulationInputError(
-            f"inputs[{i}] = {item!r}: use one key (0-9, * or #), 'silence', or 'say:<words>'"
+            f"inputs[{i}] = {item!r}: use one key (0-9, * or #), 'silence', 'say:<words>', "
+            f"or 'digits:<up to {MAX_DIGITS_INPUT} keys>'"
         )
 
 
@@ -68,7 +81,7 @@ class SimulatedChannel:
         item = self._next()
         if item == SILENCE or item.startswith(SAY):
             return "", True
-        return item, False
+        return item.removeprefix(DIGITS), False
 
     async def listen(self, _channel: Any, _max_seconds: float, _silence_ms: int) -> str | None:
         if not self.speech_enabled:
@@ -183,7 +196,8 @@ def inputs_of(path: list[dict[str, Any]]) -> list[str]:
     inputs = []
     for step in path:
         if step["step"] == "input" and step.get("during") != "prompt":
-            inputs.append(step.get("digits") or SILENCE)
+            digits = step.get("digits") or ""
+            inputs.append(f"{DIGITS}{digits}" if len(digits) > 1 else digits or SILENCE)
         elif step["step"] == "speech":
             inputs.append(f"{SAY}{step['text']}" if step.get("text") else SILENCE)
     return inputs

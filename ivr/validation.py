@@ -27,8 +27,9 @@ Problem classes (`Problem.code`):
   language the caller has at that node;
 - ``out_of_range``: a timeout, retry count, duration or prompt text length outside what a
   hotline accepts;
-- ``invalid_value``: a malformed key, number, tag, language, calendar or prompt name, or a
-  prompt text with a control character (a placeholder is synthesised from it).
+- ``invalid_value``: a malformed key, number, tag, language, calendar or prompt name, a
+  prompt text with a control character (a placeholder is synthesised from it), or a
+  ``collect_digits`` node without a tag to keep its digits in.
 
 Languages are followed along the paths (``set`` nodes change them), so a Mandarin-only
 branch never asks for Mongolian recordings.
@@ -50,6 +51,7 @@ from ivr.calendar import calendar_problems
 from ivr.document import (
     LANGUAGES,
     TERMINAL_TYPES,
+    CollectDigitsNode,
     CollectSpeechNode,
     GotoNode,
     HangupNode,
@@ -79,8 +81,16 @@ MAX_PROMPT_TEXT = 1000
 RANGES: dict[type, list[tuple[str, float, float, str]]] = {
     MenuNode: [("timeout", 1, 30, "seconds"), ("retries", 0, 5, "retries")],
     CollectSpeechNode: [("max_seconds", 2, 60, "seconds"), ("silence_ms", 200, 5000, "ms")],
+    CollectDigitsNode: [("max_digits", 1, 32, "digits"), ("timeout", 1, 30, "seconds")],
 }
-REQUIRED_PROMPT = (MenuNode, PlayNode, CollectSpeechNode, TransferNode, HangupNode)
+REQUIRED_PROMPT = (
+    MenuNode,
+    PlayNode,
+    CollectSpeechNode,
+    CollectDigitsNode,
+    TransferNode,
+    HangupNode,
+)
 # why a node type needs its prompt; other types: "this node plays a prompt"
 PROMPT_REASONS: dict[type, str] = {
     HangupNode: "a call is only hung up after a goodbye prompt",
@@ -337,6 +347,19 @@ def tags_are_safe(context: Context, node_id: str, node: Node) -> Iterator[Proble
                 )
 
 
+def digits_have_a_tag(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
+    """A `collect_digits` node names the menu tag its digits go into, well-formed."""
+    if not isinstance(node, CollectDigitsNode):
+        return
+    path = f"nodes.{node_id}.tag"
+    if not node.tag:
+        yield Problem("invalid_value", path, "collect_digits needs a tag to keep the digits in")
+    elif not TAG_KEY.match(node.tag):
+        yield Problem(
+            "invalid_value", path, f"{node.tag!r}: tag names use lower-case letters, digits and '_'"
+        )
+
+
 def set_language_is_offered(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
     """A `set` node switches only to one of the menu's languages."""
     languages = context.document.languages
@@ -473,6 +496,7 @@ RULES: tuple[Rule, ...] = (
         transfer_has_a_number,
         transfer_number_is_digits,
         tags_are_safe,
+        digits_have_a_tag,
         set_language_is_offered,
         time_switch_has_a_calendar,
         time_switch_calendar_exists,

@@ -49,7 +49,7 @@ class RollbackIn(BaseModel):
 
 
 class SimulateIn(BaseModel):
-    #: one per input: a key ("1"), "silence", or "say:<words>"
+    #: one per input: a key ("1"), "silence", "say:<words>", or "digits:<keys>" (a number)
     inputs: list[str] = Field(default_factory=list, max_length=200)
     #: local time for time_switch nodes (default: now)
     at: datetime | None = None

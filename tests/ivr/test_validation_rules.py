@@ -151,6 +151,7 @@ def test_node_id_is_well_formed() -> None:
 
 
 SPEAK = {"type": "collect_speech", "prompt": "hello", "next": "human", "fallback": "human"}
+DIGITS = {"type": "collect_digits", "prompt": "hello", "tag": "order_number", "next": "human"}
 
 
 @pytest.mark.parametrize(
@@ -160,6 +161,9 @@ SPEAK = {"type": "collect_speech", "prompt": "hello", "next": "human", "fallback
         (MENU, "retries", 6, "retries is 6 retries; it must be between 0 and 5"),
         (SPEAK, "max_seconds", 61, "max_seconds is 61 seconds; it must be between 2 and 60"),
         (SPEAK, "silence_ms", 100, "silence_ms is 100 ms; it must be between 200 and 5000"),
+        (DIGITS, "max_digits", 0, "max_digits is 0 digits; it must be between 1 and 32"),
+        (DIGITS, "max_digits", 33, "max_digits is 33 digits; it must be between 1 and 32"),
+        (DIGITS, "timeout", 31, "timeout is 31 seconds; it must be between 1 and 30"),
     ],
 )
 def test_values_are_in_range(node: dict[str, Any], field: str, value: float, message: str) -> None:
@@ -177,6 +181,7 @@ def test_values_are_in_range(node: dict[str, Any], field: str, value: float, mes
         ({"type": "play", "next": "human"}, "this node plays a prompt"),
         ({**MENU, "prompt": None}, "this node plays a prompt"),
         ({**SPEAK, "prompt": None}, "this node plays a prompt"),
+        ({**DIGITS, "prompt": None}, "this node plays a prompt"),
     ],
 )
 def test_prompt_is_present(node: dict[str, Any], why: str) -> None:
@@ -252,6 +257,36 @@ def test_tag_values_are_safe() -> None:
             "nodes.main.tags.kind",
             "tag value 'a\\r\\nAction: Hangup' must be 1 to 64 characters without line breaks, "
             "'|', ';' or ','",
+        )
+    ]
+
+
+def test_the_helper_collect_digits_node_breaks_no_rule() -> None:
+    assert check(load(document({"main": DIGITS, "human": HUMAN})), set()) == []
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        (None, "collect_digits needs a tag to keep the digits in"),
+        ("", "collect_digits needs a tag to keep the digits in"),
+        ("Order Number", "'Order Number': tag names use lower-case letters, digits and '_'"),
+    ],
+)
+def test_digits_have_a_tag(tag: str | None, message: str) -> None:
+    data = document({"main": {**DIGITS, "tag": tag}, "human": HUMAN})
+    assert node_rule_finds(validation.digits_have_a_tag, data) == [
+        ("invalid_value", "nodes.main.tag", message)
+    ]
+
+
+def test_collect_digits_goes_on_somewhere() -> None:
+    data = document({"main": {**DIGITS, "next": None}})
+    assert node_rule_finds(validation.edges_lead_to_nodes, data) == [
+        (
+            "dead_end",
+            "nodes.main.next",
+            "next is empty: the path ends here without route, transfer or hangup",
         )
     ]
 

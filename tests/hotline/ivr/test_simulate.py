@@ -93,3 +93,18 @@ async def test_a_simulation_with_every_queue_staffed_stores_nothing_either(
     )
     assert response.status_code == 200, response.text
     assert case_of(service) not in response.text
+
+
+async def test_a_simulated_call_keying_an_order_number_neither_reads_nor_follows_it_up(
+    service: Service,
+) -> None:
+    case = case_of(service)
+    inputs = ["1", "3", f"digits:{case}#"]
+    response = await simulate(service, {"inputs": inputs, "caller_number": NUMBER})
+    assert response.status_code == 200, response.text
+    route = next(step for step in response.json()["path"] if step["step"] == "route")
+    assert route["tags"]["rule"] == "follow_up"  # (nobody on duty: waits in intake)
+    # Nothing of the order (its status, due time, whether it exists) comes back.
+    assert not {"order", "order_status", "order_due", "order_not_found"} & set(route["tags"])
+    assert "draft" not in response.text
+    assert service.orders.store.open_for_caller(NUMBER)[0].follow_ups == 0
