@@ -280,6 +280,7 @@ class Service:
         from hotline.ivr import api as api_ivr
         from hotline.kb import api as api_kb
         from hotline.orders import api as api_orders
+        from hotline.orders import merge_api as api_merge
         from hotline.recordings import api as api_recordings
         from hotline.reports import api as api_reports
         from hotline.roster import api as api_roster
@@ -290,6 +291,7 @@ class Service:
             api_ivr.router,
             api_roster.router,
             api_orders.router,
+            api_merge.router,
             api_kb.router,
             api_reports.router,
         ]

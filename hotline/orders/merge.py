@@ -487,6 +487,7 @@ def follow_parent(session: Session, parent: WorkOrder, event: WorkOrderEvent) ->
         select(WorkOrder)
         .where(WorkOrder.parent_id == parent.id, WorkOrder.status.in_(MERGEABLE))
         .order_by(WorkOrder.id)
+        .with_for_update()
     )
     for child in children:
         before = child.status

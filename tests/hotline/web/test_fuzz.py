@@ -36,6 +36,8 @@ CALLS = frozenset({"admin", "supervisor", "ops"})
 LISTENERS = frozenset({"supervisor", "admin"})
 OPS = frozenset({"ops"})
 SUPERVISOR = frozenset({"supervisor"})
+#: merging work orders (并单): the dispatch desk and those above it
+MERGERS = frozenset({"operator", "supervisor", "admin"})
 
 #: (method, path) -> who may get a 2xx from it
 ALLOWED: dict[tuple[str, str], frozenset[str]] = {
@@ -85,6 +87,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/roster/operators/{extension}/pause"): SUPERVISOR,
     ("GET", "/api/roster/decisions/{unique_id}"): SUPERVISOR,
     ("GET", "/api/reports/{name}"): LISTENERS,
+    ("GET", "/api/work-orders/{number}/merge-candidates"): MERGERS,
+    ("POST", "/api/work-orders/{number}/merge"): MERGERS,
+    ("POST", "/api/work-orders/{number}/unmerge"): MERGERS,
 }
 
 #: Operations that answer 503 while Asterisk is not reachable (as here) or, for /healthz,
