@@ -28,6 +28,7 @@ from hotline.core.metrics import Metrics
 from hotline.core.settings import Settings
 from hotline.ivr.ports import IvrRouter
 from hotline.ivr.runtime import IvrRuntime
+from hotline.kb.store import KbStore
 from hotline.orders.feature import OrdersFeature
 from hotline.recordings.feature import RecordingsFeature
 from hotline.roster.feature import RoutingFeature
@@ -98,6 +99,8 @@ class Service:
         self.orders = OrdersFeature(
             self.sessions, timezone=settings.timezone, executor=self.call_pool
         )
+        #: the knowledge base (一问一答) the operators' screen searches
+        self.kb = KbStore(self.sessions, settings.timezone)
         # Rosters, the router the IVR asks (`self.router`) and the queue membership sync.
         self.routing = RoutingFeature(
             self.sessions,
@@ -138,6 +141,10 @@ class Service:
         """Migrate the database, load the speech model, listen for AudioSocket streams and
         start taking calls. Raises ServiceStartError (e.g. a missing speech model)."""
         await asyncio.to_thread(db.upgrade, self.settings.database_url)
+        try:  # the starter set, on the first start (an empty knowledge base) only
+            await asyncio.to_thread(self.kb.ensure_starter)
+        except Exception:  # calls go on without it; `hotline kb load-starter` retries
+            log.exception("could not load the knowledge base's starter set")
         await self.ivr.start()
         if self.settings.speech_enabled:
             await self._start_speech()

@@ -18,16 +18,18 @@ PostgreSQL:
             that the query holds)
 
 `idf` is BM25's, so a term most entries hold (办理) weighs little and a rare one (公积) much;
-the share rewards the entry whose question is most fully asked. Ties go to the lower id.
+the share rewards the entry whose question is most fully asked, and an entry whose question
+holds a telling word the caller did not say (租房) loses more than one whose missing word is
+common (住房). Ties go to the lower id.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from recordings.search import search_text
 from routing.text import normalize
 
 #: at most this many distinct terms of a query are used (the first ones)
@@ -56,14 +58,18 @@ def _han(char: str) -> bool:
 
 
 def _runs(text: str) -> list[tuple[bool, str]]:
-    """The normalised text cut into runs of Chinese characters and runs of other letters."""
+    """The normalised text cut into runs of Chinese characters and runs of Latin letters
+    (ETC, app). Any other character only separates: both full-text engines read Han and
+    ASCII letters alike, so a term is always the same words to FTS5 and PostgreSQL."""
     runs: list[tuple[bool, str]] = []
+    previous: bool | None = None
     for char in normalize(text):
-        han = _han(char)
-        if runs and runs[-1][0] == han:
-            runs[-1] = (han, runs[-1][1] + char)
-        else:
-            runs.append((han, char))
+        kind = True if _han(char) else False if "a" <= char <= "z" else None
+        if kind is not None and kind == previous:
+            runs[-1] = (kind, runs[-1][1] + char)
+        elif kind is not None:
+            runs.append((kind, char))
+        previous = kind
     return runs
 
 
@@ -107,9 +113,9 @@ def query_terms(query: str) -> list[str]:
 
 
 def index_text(*fields: str) -> str:
-    """An entry's text as the full-text index holds it: the normalised fields, each Chinese
-    character a word of its own (as for recordings), so a term is a two-word phrase."""
-    return " ".join(search_text(normalize(f)) for f in fields if f)
+    """An entry's text as the full-text index holds it: each Chinese character a word of its
+    own (as for recordings), so a term is a two-word phrase; Latin runs whole."""
+    return " ".join(" ".join(run) if han else run for f in fields for han, run in _runs(f))
 
 
 def _phrase(term: str) -> list[str]:
@@ -168,6 +174,8 @@ def rank(query: str, candidates: Iterable[Candidate], total: int, limit: int) ->
     wanted = set(terms)
     fields: list[tuple[Candidate, dict[str, set[str]], set[str]]] = []
     df: dict[str, int] = dict.fromkeys(terms, 0)
+    #: how many candidates hold each term at all (for the weight of a question's terms)
+    seen_in: Counter[str] = Counter()
     for c in candidates:
         sets = {
             "question": set(all_terms(c.question)),
@@ -179,6 +187,7 @@ def rank(query: str, candidates: Iterable[Candidate], total: int, limit: int) ->
             continue  # a phrase matched across two fields or sentences, not a term
         for term in held:
             df[term] += 1
+        seen_in.update(sets["question"] | sets["keywords"] | sets["answer"])
         fields.append((c, sets, held))
     total = max(total, len(fields))
     idf = {t: _idf(total, n) for t, n in df.items()}
@@ -187,9 +196,10 @@ def rank(query: str, candidates: Iterable[Candidate], total: int, limit: int) ->
         score = sum(
             idf[t] * sum(w for name, w in FIELD_WEIGHTS.items() if t in sets[name]) for t in held
         )
-        own = set(useful_terms(c.question))
+        own = {t: _idf(total, seen_in[t]) for t in set(useful_terms(c.question))}
         if own:
-            score += COVERAGE_WEIGHT * len(own & wanted) / len(own)
+            asked = sum(w for t, w in own.items() if t in wanted)
+            score += COVERAGE_WEIGHT * asked / sum(own.values())
         ranked.append(Ranked(c.id, round(score, 6), _spans(terms, held)))
     ranked.sort(key=lambda r: (-r.score, r.id))
     return ranked[:limit]

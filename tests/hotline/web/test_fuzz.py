@@ -36,6 +36,8 @@ CALLS = frozenset({"admin", "supervisor", "ops"})
 LISTENERS = frozenset({"supervisor", "admin"})
 OPS = frozenset({"ops"})
 SUPERVISOR = frozenset({"supervisor"})
+#: the knowledge base's maintainers (everyone signed in reads it)
+KB_EDITORS = frozenset({"ops", "admin"})
 #: merging work orders (并单): the dispatch desk and those above it
 MERGERS = frozenset({"operator", "supervisor", "admin"})
 
@@ -90,6 +92,16 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/work-orders/{number}/merge-candidates"): MERGERS,
     ("POST", "/api/work-orders/{number}/merge"): MERGERS,
     ("POST", "/api/work-orders/{number}/unmerge"): MERGERS,
+    ("GET", "/api/kb/search"): SIGNED_IN,
+    ("POST", "/api/kb/search"): SIGNED_IN,
+    ("GET", "/api/kb/entries"): SIGNED_IN,
+    ("GET", "/api/kb/entries/{entry_id}"): SIGNED_IN,
+    ("GET", "/api/kb/entries/{entry_id}/versions"): SIGNED_IN,
+    ("POST", "/api/kb/entries"): KB_EDITORS,
+    ("PATCH", "/api/kb/entries/{entry_id}"): KB_EDITORS,
+    ("DELETE", "/api/kb/entries/{entry_id}"): KB_EDITORS,
+    ("POST", "/api/kb/import"): KB_EDITORS,
+    ("GET", "/api/kb/export"): KB_EDITORS,
 }
 
 #: Operations that answer 503 while Asterisk is not reachable (as here) or, for /healthz,
