@@ -6,6 +6,7 @@ close."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -327,3 +328,37 @@ def test_children_follow_a_reply_made_through_the_store(store: OrderStore) -> No
         "follow_parent",
         "close",
     ]
+
+
+def test_two_desks_merging_one_child_at_once_leave_it_with_one_parent(
+    database_url: str, store: OrderStore
+) -> None:
+    # Separate engines, as two API workers: each claims the child at the version it read.
+    first, second, child = (make(store, BURST[i]) for i in range(3))
+    mergers = [Merger(db.session_factory(db.make_engine(database_url))) for _ in range(2)]
+
+    def merge(i: int) -> str:
+        parent = (first, second)[i]
+        try:
+            mergers[i].merge(parent.number, [child.number], parent.version, actor=f"d{i}")
+        except MergeError as exc:
+            return exc.code
+        return "merged"
+
+    for round_ in range(5):
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = sorted(pool.map(merge, range(2)))
+        now = store.by_number(child.number)
+        assert now is not None
+        merges = [e for e in history(store, child.number) if e.action == "merge"]
+        if outcomes == ["merged", "merged"]:
+            pytest.fail(f"both merges went through: {outcomes}")
+        assert outcomes[1] == "merged" and outcomes[0] in ("already_merged", "changed")
+        assert len(merges) == round_ + 1
+        assert now.parent_id in (first.id, second.id)
+        # start again: take the child out of whichever parent won
+        winner = first if now.parent_id == first.id else second
+        fresh = store.by_number(winner.number)
+        assert fresh is not None
+        Merger(store.sessions).unmerge(winner.number, [child.number], fresh.version, "d")
+        first, second = (store.by_number(o.number) for o in (first, second))  # type: ignore[assignment]
