@@ -29,7 +29,10 @@ from hotline.core.settings import Settings
 from hotline.ivr.ports import IvrRouter
 from hotline.ivr.runtime import IvrRuntime
 from hotline.kb.store import KbStore
+from hotline.orders.deadlines import parse_table
 from hotline.orders.feature import OrdersFeature
+from hotline.orders.metrics import OrderMetrics
+from hotline.orders.store import OrderStore
 from hotline.recordings.feature import RecordingsFeature
 from hotline.roster.feature import RoutingFeature
 from hotline.roster.store import forget_words as forget_route_words
@@ -95,10 +98,20 @@ class Service:
             on_step_latency=self.metrics.agi_step_latency.observe,
             orphan_destination=("hotline-degraded", "s"),
         )
-        # Work orders: a call routed to a queue makes one (or follows one up).
+        # Work orders: a call routed to a queue makes one (or follows one up). Due times
+        # count the roster's working days; overdue orders are counted on /metrics.
         self.orders = OrdersFeature(
-            self.sessions, timezone=settings.timezone, executor=self.call_pool
+            self.sessions,
+            timezone=settings.timezone,
+            executor=self.call_pool,
+            store=OrderStore(
+                self.sessions,
+                settings.timezone,
+                deadlines=parse_table(settings.order_deadlines),
+                calendar=lambda: self.routing.store.roster().calendar,
+            ),
         )
+        self.metrics.registry.register(OrderMetrics(self.orders.store))
         #: the knowledge base (一问一答) the operators' screen searches
         self.kb = KbStore(self.sessions, settings.timezone)
         # Rosters, the router the IVR asks (`self.router`) and the queue membership sync.

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from hotline.core.db import Base, utcnow
+from routing.taxonomy import DEPARTMENTS
 
 
 class User(Base):
@@ -96,12 +97,33 @@ def _expiry(days: int) -> datetime:
     return utcnow() + timedelta(days=days)
 
 
-def create_user(sessions: sessionmaker[Session], name: str, role: str, days: int = 90) -> str:
+def _department(role: Role, department: str | None) -> str | None:
+    # A department user answers for exactly one department of the taxonomy; no one else has one.
+    if role is not Role.department:
+        if department:
+            raise UserError(f"only a department user has a department (role {role.value})")
+        return None
+    if department not in DEPARTMENTS:
+        raise UserError(
+            f"a department user needs --department, one of: {', '.join(DEPARTMENTS)}"
+            + (f" (got {department!r})" if department else "")
+        )
+    return department
+
+
+def create_user(
+    sessions: sessionmaker[Session],
+    name: str,
+    role: str,
+    days: int = 90,
+    department: str | None = None,
+) -> str:
     """Create a user and return their new API token (shown once, stored hashed), valid for
-    `days` days."""
+    `days` days. A `department` user names its department (a taxonomy code); others none."""
     if not _NAME.match(name):
         raise UserError(f"user name {name!r}: use 1-64 letters, digits, '.', '-', '_' or '@'")
     role_value = _role(role)
+    department = _department(role_value, department)
     expires_at = _expiry(days)
     token = secrets.token_urlsafe(32)
     with sessions() as session:
@@ -111,6 +133,7 @@ def create_user(sessions: sessionmaker[Session], name: str, role: str, days: int
                 role=role_value.value,
                 token_hash=hash_token(token),
                 expires_at=expires_at,
+                department=department,
             )
         )
         try:

@@ -61,15 +61,24 @@ Days = Annotated[
 @users_app.command("create")
 def users_create(
     name: str,
-    role: Annotated[str, typer.Option(help="admin, ops, supervisor or operator")],
+    role: Annotated[str, typer.Option(help="admin, ops, supervisor, operator or department")],
     days: Days = None,
+    department: Annotated[
+        str | None,
+        typer.Option(help="The department a department user answers for (e.g. heating)."),
+    ] = None,
 ) -> None:
     """Create a user and print their API token (shown only this once)."""
     from hotline.core.auth import create_user
 
     settings = settings_or_exit()
     token = _change_user(
-        settings, create_user, name, role, settings.token_days if days is None else days
+        settings,
+        create_user,
+        name,
+        role,
+        settings.token_days if days is None else days,
+        department,
     )
     typer.echo(token)
 

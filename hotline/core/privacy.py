@@ -37,6 +37,9 @@ ROLE_SEES: Mapping[str, frozenset[Personal]] = {
     "supervisor": frozenset(Personal),
     "ops": frozenset(),
     "operator": frozenset(),
+    # A department acts on what the citizen said; it sees the number and name only of an
+    # order that needs a call back (hotline.orders.views).
+    "department": frozenset({Personal.words}),
 }
 
 

@@ -198,6 +198,11 @@ class Settings(BaseSettings):
     recordings_purge_interval: float = Field(3600.0, gt=0)
     recordings_ticket_seconds: int = Field(900, ge=30, le=86400)
 
+    # Work orders: the deadline table (hotline/orders/deadlines.py), as JSON or the path of a
+    # JSON file, merged over the defaults (utilities 24 h, general 5 and complex 15 working
+    # days); checked when the service starts.
+    order_deadlines: str = ""
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -239,15 +239,17 @@ class OrderStore:
                 department=c.get("department") or None,
                 in_scope=bool(c.get("in_scope", True)),
                 out_of_scope_reason=c.get("out_of_scope_reason") or None,
-                summary="",
-                place="",
-                deadline_class="general",
-                extended=False,
-                reply="",
-                return_reason="",
-                needs_callback=True,
-                follow_ups=0,
-                **new.extra,
+                **{
+                    "summary": "",
+                    "place": "",
+                    "deadline_class": "general",
+                    "extended": False,
+                    "reply": "",
+                    "return_reason": "",
+                    "needs_callback": True,
+                    "follow_ups": 0,
+                    **new.extra,  # e.g. needs_callback of a written request
+                },
             )
             s.add(order)
             s.flush()

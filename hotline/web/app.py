@@ -126,8 +126,10 @@ def create_app(service: Host) -> FastAPI:
 
     @app.get("/metrics", dependencies=[Depends(metrics_reader)])
     async def metrics() -> PlainTextResponse:
+        # In a worker thread: some collectors count rows in the database (work orders).
+        text = await asyncio.to_thread(generate_latest, service.metrics.registry)
         return PlainTextResponse(
-            generate_latest(service.metrics.registry).decode(),
+            text.decode(),
             media_type="text/plain; version=0.0.4",
         )
 

@@ -36,6 +36,10 @@ CALLS = frozenset({"admin", "supervisor", "ops"})
 LISTENERS = frozenset({"supervisor", "admin"})
 OPS = frozenset({"ops"})
 SUPERVISOR = frozenset({"supervisor"})
+#: work orders: operators, supervisors and admins (department users are not fuzzed: a
+#: department sees only what was dispatched to it, tests/hotline/orders/test_api.py)
+ORDERS = frozenset({"admin", "supervisor", "operator"})
+ORDER_ACTIONS = ("answer", "dispatch", "accept_return", "to_callback", "close", "reopen", "extend")
 #: the knowledge base's maintainers (everyone signed in reads it)
 KB_EDITORS = frozenset({"ops", "admin"})
 #: merging work orders (并单): the dispatch desk and those above it
@@ -88,6 +92,14 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/roster/queues/sync"): SUPERVISOR,
     ("POST", "/api/roster/operators/{extension}/pause"): SUPERVISOR,
     ("GET", "/api/roster/decisions/{unique_id}"): SUPERVISOR,
+    ("GET", "/api/work-orders"): ORDERS,
+    ("POST", "/api/work-orders"): ORDERS,
+    ("GET", "/api/work-orders/{number}"): ORDERS,
+    ("PATCH", "/api/work-orders/{number}"): ORDERS,
+    **{("POST", f"/api/work-orders/{{number}}/{action}"): ORDERS for action in ORDER_ACTIONS},
+    # a department's answers: supervisors and admins may give them for it
+    ("POST", "/api/work-orders/{number}/reply"): LISTENERS,
+    ("POST", "/api/work-orders/{number}/return"): LISTENERS,
     ("GET", "/api/reports/{name}"): LISTENERS,
     ("GET", "/api/work-orders/{number}/merge-candidates"): MERGERS,
     ("POST", "/api/work-orders/{number}/merge"): MERGERS,
