@@ -2,7 +2,8 @@
 working days of the roster's holiday calendar (调休 included).
 
 Theory of operation: an order's deadline class is picked when it is dispatched (`class_for`:
-the matter's class if the table names it, else the department's, else the default), and its
+the matter's class if the table names it, else the dispatch catalogue's class of the matter
+(routing/data/catalogue.yaml), else the department's, else the default), and its
 due time is set then: the department's clock starts when the department gets the order; the
 time the hotline takes to dispatch is not the department's. A re-dispatch (after a return or
 a reopening) starts a new limit for the department that gets it.
@@ -25,7 +26,7 @@ over `DEFAULT_TABLE`, and is validated when the service starts (`parse_table`):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -96,14 +97,21 @@ class DeadlineTable:
     classes: Mapping[str, DeadlineClass]
     #: department code -> class (water, power, gas, heating: utilities)
     departments: Mapping[str, str] = field(default_factory=dict)
-    #: matter -> class (a matter the dispatch catalogue marks as complex, say)
+    #: matter -> class: the table's own choices, before the catalogue's
     matters: Mapping[str, str] = field(default_factory=dict)
     default: str = "general"
+    #: the dispatch catalogue's class of a matter id (None: not in the catalogue)
+    catalogue: Callable[[str], str | None] | None = None
 
     def class_for(self, department: str | None, matter: str | None) -> str:
-        """The deadline class of an order about `matter` dispatched to `department`."""
+        """The deadline class of an order about `matter` dispatched to `department`: the
+        table's class of the matter, else the dispatch catalogue's (if the table has that
+        class), else the department's, else the default."""
         if matter and matter in self.matters:
             return self.matters[matter]
+        listed = self.catalogue(matter) if matter and self.catalogue else None
+        if listed in self.classes:
+            return str(listed)
         if department and department in self.departments:
             return self.departments[department]
         return self.default
@@ -138,6 +146,14 @@ class DeadlineTable:
         }
 
 
+def catalogue_class(matter: str) -> str | None:
+    """The deadline class the shipped dispatch catalogue gives matter id `matter` (loaded on
+    first use: a few seconds, once per process)."""
+    from routing.catalogue import deadline_class_of
+
+    return deadline_class_of(matter)
+
+
 DEFAULT_TABLE: Final = DeadlineTable(
     classes={
         "utilities": _class("utilities", Limit(hours=24)),
@@ -145,6 +161,7 @@ DEFAULT_TABLE: Final = DeadlineTable(
         "complex": _class("complex", Limit(working_days=15)),
     },
     departments={d: "utilities" for d in ("water_supply", "power_supply", "gas_supply", "heating")},
+    catalogue=catalogue_class,
 )
 
 
@@ -267,4 +284,4 @@ def parse_table(text: str, base: DeadlineTable = DEFAULT_TABLE) -> DeadlineTable
             raise DeadlineConfigError(
                 f"{where}.{at}: unknown class {name!r} (one of {', '.join(sorted(classes))})"
             )
-    return DeadlineTable(classes, departments, matters, default)
+    return DeadlineTable(classes, departments, matters, default, base.catalogue)

@@ -579,6 +579,11 @@ class OrderStore:
             )
         wanted = {k: _edited(k, v) for k, v in changes.items()}
         values = {k: v for k, v in wanted.items() if getattr(order, k) != v}
+        matter, listed = values.get("matter"), self.deadlines.catalogue
+        if matter and listed is not None and listed(matter) is None:
+            raise OrderError(
+                "bad_value", f"matter {matter!r}: not in the dispatch catalogue (派单目录)"
+            )
         held_only = sorted(set(values) & set(HELD_ONLY))
         if held_only and order.status not in HELD:
             raise OrderError(

@@ -300,3 +300,9 @@ async def test_lists_are_paged_and_filtered(client: Client) -> None:
     assert (await c.get("/api/work-orders?status=done", headers=h)).status_code == 422
     assert (await c.get(f"/api/work-orders?caller={NUMBER}", headers=h)).json()["items"]
     assert not (await c.get("/api/work-orders?caller=13999999999", headers=h)).json()["items"]
+
+
+def test_a_bad_deadline_table_stops_the_service_with_its_reason(settings: Settings) -> None:
+    bad = settings.model_copy(update={"order_deadlines": '{"departments": {"heating": "fast"}}'})
+    with pytest.raises(ValueError, match="departments.heating: unknown class 'fast'"):
+        Service(bad)

@@ -42,6 +42,12 @@ def test_classes_from_department_and_matter() -> None:
     assert DEFAULT_TABLE.class_for("housing_urban_rural", None) == "general"
     table = parse_table('{"matters": {"拆迁补偿": "complex"}}')
     assert table.class_for("housing_urban_rural", "拆迁补偿") == "complex"
+    # The dispatch catalogue's class of a matter id: installing an elevator is complex.
+    assert DEFAULT_TABLE.class_for("housing_urban_rural", "housing.elevator_install") == "complex"
+    assert DEFAULT_TABLE.class_for("housing_urban_rural", "no.such_matter") == "general"
+    # The table's own choice comes first.
+    own = parse_table('{"matters": {"housing.elevator_install": "general"}}')
+    assert own.class_for("housing_urban_rural", "housing.elevator_install") == "general"
 
 
 def test_utilities_have_24_hours_on_the_clock_even_over_a_weekend() -> None:

@@ -173,6 +173,7 @@ def test_edits_are_checked_field_by_field(store: OrderStore) -> None:
         ({"out_of_scope_reason": "privacy"}, "only for an order that is not in scope"),
         ({"place": "一行\n两行"}, "place: one line"),
         ({"needs_callback": "yes"}, "needs_callback: true or false"),
+        ({"matter": "lights.broken"}, "matter 'lights.broken': not in the dispatch catalogue"),
     ):
         with pytest.raises(OrderError, match=message):
             store.patch(number, 1, changes, "wang")
@@ -182,7 +183,9 @@ def test_edits_are_checked_field_by_field(store: OrderStore) -> None:
         store.act(number, Act("dispatch", "d", department="education"))
     order = store.patch(number, order.version, {"in_scope": True}, "wang")
     assert order.out_of_scope_reason is None
-    store.act(number, Act("dispatch", "d", department="education"))
+    order = store.patch(number, order.version, {"matter": "housing.elevator_install"}, "wang")
+    dispatched = store.act(number, Act("dispatch", "d", department="housing_urban_rural"))
+    assert dispatched.deadline_class == "complex"
     with pytest.raises(OrderError, match="department change only while the hotline holds it"):
         store.patch(number, order.version + 1, {"department": "health"}, "wang")
 
