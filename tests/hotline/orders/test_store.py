@@ -253,3 +253,20 @@ def test_an_order_changed_meanwhile_is_not_overwritten(store: OrderStore) -> Non
         store.act(number, Act("dispatch", "d", department="education", version=1))
     assert caught.value.current.version == 7
     assert store.get(number).status == "draft"
+
+
+def test_a_consultation_answered_from_the_knowledge_base_and_an_accepted_return(
+    store: OrderStore,
+) -> None:
+    consult = new(store)
+    answered = store.act(consult, Act("answer", "wang", text="按政策答复", kb_entry_id=17))
+    assert (answered.status, answered.kb_entry_id) == ("answered", 17)
+    assert store.history(answered.id)[-1].changes == {"kb_entry_id": [None, 17]}
+    returned = new(store)
+    store.act(returned, Act("dispatch", "d", department="education"), at=MORNING)
+    store.act(returned, Act("return", "edu", text="属于法院审理中的事项"))
+    with pytest.raises(OrderError, match="the answer given to the citizen is required"):
+        store.act(returned, Act("accept_return", "d"))
+    accepted = store.act(returned, Act("accept_return", "d", text="已告知市民依法通过诉讼解决"))
+    assert accepted.status == "answered"
+    assert store.history(accepted.id)[-1].note == "已告知市民依法通过诉讼解决"
