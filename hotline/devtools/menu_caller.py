@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hotline.devtools.carrier import Carrier
@@ -61,16 +61,18 @@ async def call_through_menu(
     *,
     number: str = "13800138000",
     name: str = "",
-    keys: str = "12",
+    keys: str | Sequence[str] = "12",
     think: float = 1.0,
     speech: str = "",
     timeout: float = 120.0,
     on_progress: Callable[[str], None] | None = None,
 ) -> MenuCall:
     """Call 12345 from `number` and press one of `keys` in each menu that listens, `think`
-    seconds after it starts; when a speech step listens, play `speech` (a sound file of the
-    carrier, without extension) into it. Return once the call joins a queue or ends, or after
-    `timeout` seconds (the call is then still up: see `hang_up`).
+    seconds after it starts (an entry of several keys, e.g. a work-order number and "#", is
+    keyed one key after the other into a step that collects digits); when a speech step
+    listens, play `speech` (a sound file of the carrier, without extension) into it. Return
+    once the call joins a queue or ends, or after `timeout` seconds (the call is then still
+    up: see `hang_up`).
 
     `hotline` is a connected AMI client of the hotline Asterisk (any user that reads agi and
     call events); `carrier` is connected to the carrier's."""
@@ -136,9 +138,12 @@ async def call_through_menu(
             await answered.wait()
             await asyncio.sleep(think)
             progress(f"menu {prompt} is listening: pressing {key}")
-            await carrier.ami.action(
-                "PlayDTMF", {"Channel": call.channel, "Digit": key, "Duration": 200}
-            )
+            for i, digit in enumerate(key):
+                if i:
+                    await asyncio.sleep(0.4)  # a digit's 200 ms and a gap, as a finger keys
+                await carrier.ami.action(
+                    "PlayDTMF", {"Channel": call.channel, "Digit": digit, "Duration": 200}
+                )
             call.pressed.append(key)
 
     async def speak() -> None:

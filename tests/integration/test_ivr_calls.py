@@ -26,7 +26,7 @@ from hotline.devtools.simcall import synthesize_speech, trim_silence
 from hotline.ivr.ports import classify_text
 from hotline.service import Service
 from hotline.web.app import create_app
-from ivr.document import default_menu_text, load, parse_text
+from ivr.document import CollectDigitsNode, default_menu_text, load, parse_text
 from ivr.simulate import inputs_of, signature, simulate
 from telephony.ami_protocol import Event
 from tests.conftest import wait_for
@@ -57,6 +57,16 @@ def seconds(service: Service, prompt: str, language: str = "mandarin") -> float:
     )
     with wave.open(str(host)) as w:
         return w.getnframes() / w.getframerate()
+
+
+def number_wait(service: Service) -> float:
+    """How long the progress branch (key 3) asks for a work order's number before a caller
+    who keys nothing goes on to dispatch: its prompt and the step's timeout."""
+    live = service.ivr.live
+    assert live is not None
+    step = live.document.nodes["order-number"]
+    assert isinstance(step, CollectDigitsNode)
+    return seconds(service, "enter-order-number") + step.timeout
 
 
 def script(service: Service, *keys: str) -> str:
@@ -121,7 +131,7 @@ async def test_each_branch_of_the_default_menu_by_dtmf(start_service, carrier: C
     service = await start_service()
     use_static_router(service)
     joined = queue_joins(service)
-    hold = seconds(service, "connecting") + 3
+    hold = seconds(service, "connecting") + 3 + number_wait(service)
     await asyncio.gather(
         *(
             carrier.call(number=number, name="市民", script=script(service, *keys), hold=hold)
@@ -139,8 +149,10 @@ async def test_each_branch_of_the_default_menu_by_dtmf(start_service, carrier: C
         assert call.detail == f"queue {queue}"
         nodes = [s["node"] for s in call.path if s["step"] == "node"]
         assert node in nodes and nodes[-1] == "connect", (number, nodes)
-        inputs = [s["digits"] for s in call.path if s["step"] == "input"]
-        assert inputs == list(keys), number
+        inputs = [s.get("digits") or s.get("input") for s in call.path if s["step"] == "input"]
+        # The progress branch asks for an order's number; nothing keyed, on to dispatch.
+        number_step = ["silence"] if node == "set-follow-up" else []
+        assert inputs == [*keys, *number_step], number
         assert joined[number] == queue, number
         await agrees_with_simulator(service, call)
     mongolian = found["13500000007"]
@@ -178,7 +190,7 @@ async def test_invalid_keys_are_retried(start_service, carrier: Carrier) -> None
     recovered = f"{g + 1:.2f}:9|{retry:.2f}:1|{retry + 1.5:.2f}:3"
     # Two wrong keys: a human.
     failed = f"{g + 1:.2f}:9|{retry:.2f}:7"
-    hold = seconds(service, "connecting") + 3
+    hold = seconds(service, "connecting") + 3 + number_wait(service)
     await asyncio.gather(
         carrier.call(number="13500000021", script=recovered, hold=hold),
         carrier.call(number="13500000022", script=failed, hold=hold),
@@ -190,7 +202,12 @@ async def test_invalid_keys_are_retried(start_service, carrier: Carrier) -> None
     )
     found = calls(service)
     first = found["13500000021"]
-    assert [s.get("digits") for s in first.path if s["step"] == "input"] == ["9", "1", "3"]
+    assert [s.get("digits") or s.get("input") for s in first.path if s["step"] == "input"] == [
+        "9",
+        "1",
+        "3",
+        "silence",  # no order number keyed
+    ]
     assert [s["reason"] for s in first.path if s["step"] == "retry"] == ["invalid"]
     assert first.detail == "queue dispatch"
     second = found["13500000022"]
@@ -216,7 +233,7 @@ async def test_a_publish_does_not_touch_a_call_in_progress_and_a_rollback_restor
     service = await start_service()
     use_static_router(service)
     keys = script(service, "1", "3")  # progress enquiry: dispatch in version 1
-    hold = seconds(service, "connecting") + 3
+    hold = seconds(service, "connecting") + 3 + number_wait(service)
 
     # Call A starts on version 1.
     await carrier.call(number="13500000031", script=keys, hold=hold)
@@ -226,7 +243,8 @@ async def test_a_publish_does_not_touch_a_call_in_progress_and_a_rollback_restor
     # Version 2, published while A listens to the greeting: key 3 now means a callback.
     data = parse_text(default_menu_text())
     data["nodes"]["main"]["options"]["3"] = "set-callback"
-    del data["nodes"]["set-follow-up"]  # nothing reaches it now: validation would refuse it
+    # Nothing reaches these now: validation would refuse them.
+    del data["nodes"]["set-follow-up"], data["nodes"]["order-number"]
     created = await api(service, "POST", "/api/ivr/versions", json={"document": data})
     assert created.status_code == 201, created.text
     version = created.json()["version"]
