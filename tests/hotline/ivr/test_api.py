@@ -204,6 +204,7 @@ async def test_simulate_over_the_api(client: httpx.AsyncClient) -> None:
         "greeting",
         "choose-language",
         "main-menu",
+        "enter-order-number",  # no number keyed: on to dispatch
         "connecting",
     ]
     # The live router decides over the roster (empty here: nobody on duty); the rules, and
