@@ -31,9 +31,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.orders.search import search_orders
+from hotline.orders.search import FIELD_BREAK, document_terms, search_orders
 from hotline.orders.tables import WorkOrder
-from recordings.search import search_text
 from routing.taxonomy import DEPARTMENT_ZH
 
 #: a year of a centre answering about 2,000 requests a day
@@ -321,7 +320,9 @@ def seed(
 
 def _documents(orders: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
     # The text search.document builds: transcript, summary, place.
-    return [(row[0], search_text(f"{row[13]} {row[20]} {row[21]}")) for row in orders]
+    return [
+        (row[0], document_terms(FIELD_BREAK.join((row[13], row[20], row[21])))) for row in orders
+    ]
 
 
 def _load_sqlite(engine: Engine, batches: Any, day_counts: Counter[str]) -> None:

@@ -3,21 +3,29 @@
 A caller reads out a number (`2026120100123`): thirteen digits find that order; the eight
 digits of a day (`20261201`) list that day's orders, a range of the unique number index.
 Anything else is words, looked up in a full-text index of the order's transcript, summary
-and place, with the recordings' rule for Chinese (`recordings.search`): every Han character
-is a term of its own and a query word is the phrase of its characters, so "暖气不热" finds
-"我家暖气一直不热" only where those four stand together, with or without spaces between.
+and place.
 
-The index is a table of its own, keyed by the order's id, so results come newest first by
-walking ids backwards and stop after a page: on SQLite an FTS5 table (rowid = order id), on
-PostgreSQL `work_orders_fts(order_id, document tsvector)` with a GIN index (a stored tsvector,
-so a phrase's position check reads it instead of recomputing it). `index_order` keeps it in
-step and must be called in the transaction that creates an order or changes its transcript,
-summary or place.
+Chinese has no spaces, and a recogniser's spaces fall where it guessed words ("我 家 暖气
+不 热"), so the index holds, for each run of Han characters (spaces inside it ignored),
+its overlapping pairs of characters and its last character: "暖气不热" -> 暖气 气不 不热 热.
+A query word of two characters or more must have all its pairs in the order; a single
+character is a prefix of a term (it starts a pair or ends a run). Latin words and digits
+stay whole. Pairs make a term far rarer than a single character: no position check is
+needed (an AND of plain terms is exact in PostgreSQL's GIN), and a frequent character no
+longer drags thousands of rows through every query.
+
+The index is a table of its own, keyed by the order's id: on SQLite an FTS5 table (rowid =
+order id), on PostgreSQL `work_orders_fts(order_id, document tsvector)` with a GIN index.
+Results come newest first: the newest orders are searched first (the last 20,000 ids, then
+200,000, then all), so a frequent word reads a page of recent matches instead of every
+match of the year. `index_order` keeps the index in step and must be called in the
+transaction that creates an order or changes its transcript, summary or place.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +35,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hotline.orders.tables import WorkOrder
-from recordings.search import fts5_match, pg_tsquery, search_text
 
 #: longest query accepted, in characters
 MAX_QUERY = 200
@@ -35,6 +42,12 @@ MAX_QUERY = 200
 MAX_LIMIT = 100
 DAY_DIGITS = re.compile(r"^\d{8}$")
 NUMBER_DIGITS = re.compile(r"^\d{13}$")
+#: between the fields of a document: ends a run of Han characters
+FIELD_BREAK = "\u3002"
+#: query terms kept (pairs and words)
+MAX_TERMS = 32
+#: how many of the newest ids each pass searches before it widens (None: all)
+WINDOWS = (20_000, 200_000, None)
 
 
 class SearchError(ValueError):
@@ -43,6 +56,85 @@ class SearchError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def _is_han(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x20000 <= code <= 0x3134F
+    )
+
+
+def _runs(text: str) -> list[str]:
+    """Runs of Han characters (whitespace inside a run ignored) and other words, in order."""
+    out: list[str] = []
+    han: list[str] = []
+    word: list[str] = []
+
+    def end(part: list[str]) -> None:
+        if part:
+            out.append("".join(part))
+            part.clear()
+
+    for char in unicodedata.normalize("NFKC", text).lower():
+        if _is_han(char):
+            end(word)
+            han.append(char)
+        elif char.isalnum():
+            end(han)
+            word.append(char)
+        elif char.isspace():
+            end(word)  # a space inside a run of Han characters is the recogniser's guess
+        else:
+            end(han)
+            end(word)
+    end(han)
+    end(word)
+    return out
+
+
+def _pairs(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def document_terms(text: str) -> str:
+    """The terms of an order's text, space-separated, as the index stores them."""
+    terms: list[str] = []
+    for run in _runs(text):
+        if _is_han(run[0]):
+            terms.extend(_pairs(run))
+            terms.append(run[-1])
+        else:
+            terms.append(run)
+    return " ".join(terms)
+
+
+def query_terms(words: str) -> list[tuple[str, bool]]:
+    """The terms a query needs, each with whether it is a prefix (a lone Han character)."""
+    terms: list[tuple[str, bool]] = []
+    # The user's spaces separate words (unlike a recogniser's inside the text).
+    for run in (r for word in words.split() for r in _runs(word)):
+        if _is_han(run[0]) and len(run) > 1:
+            terms.extend((pair, False) for pair in _pairs(run))
+        else:
+            terms.append((run, _is_han(run[0])))
+    unique = list(dict.fromkeys(terms))
+    return unique[:MAX_TERMS]
+
+
+def fts5_query(terms: Sequence[tuple[str, bool]]) -> str:
+    """An FTS5 MATCH expression: every term quoted, so no user text is FTS syntax."""
+    return " AND ".join(
+        '"' + t.replace('"', '""') + '"' + ("*" if prefix else "") for t, prefix in terms
+    )
+
+
+def pg_query(terms: Sequence[tuple[str, bool]]) -> str:
+    """A `to_tsquery('simple', ...)` text: terms hold only letters and digits (`_runs`)."""
+    return " & ".join(f"'{t}'" + (":*" if prefix else "") for t, prefix in terms)
 
 
 @dataclass(frozen=True)
@@ -70,14 +162,14 @@ def parse_query(q: str) -> Query:
         except ValueError:
             raise SearchError("bad_day", f"q: {q} is not a day (YYYYMMDD)") from None
         return Query("day", q)
-    if not fts5_match(q):
+    if not query_terms(q):
         raise SearchError("no_words", f"q: {q!r} has no letters, digits or characters to find")
     return Query("words", q)
 
 
 def document(order: WorkOrder) -> str:
     """The text of an order that goes into the index."""
-    return search_text(" ".join((order.transcript or "", order.summary or "", order.place or "")))
+    return document_terms(FIELD_BREAK.join((order.transcript, order.summary, order.place)))
 
 
 def index_order(session: Session, order: WorkOrder) -> None:
@@ -122,28 +214,79 @@ def reindex_orders(session: Session, batch: int = 2000) -> int:
         ).all()
         if not rows:
             return done
-        index_documents(session, ((r[0], search_text(" ".join(r[1:]))) for r in rows))
+        index_documents(session, ((r[0], document_terms(FIELD_BREAK.join(r[1:]))) for r in rows))
         done += len(rows)
         last = rows[-1][0]
 
 
 def _matching_ids(session: Session, words: str, limit: int, before_id: int | None) -> list[int]:
-    before = 2**31 if before_id is None else before_id
+    terms = query_terms(words)
     if session.get_bind().dialect.name == "sqlite":
-        statement = text(
-            "SELECT rowid FROM work_orders_fts WHERE work_orders_fts MATCH :m AND rowid < :b "
+        sql = (
+            "SELECT rowid FROM work_orders_fts WHERE work_orders_fts MATCH :m{range} "
             "ORDER BY rowid DESC LIMIT :n"
-        ).bindparams(m=fts5_match(words), b=before, n=limit)
-    else:
-        tsquery = pg_tsquery(words)
-        if not tsquery:
-            return []
-        statement = text(
-            "SELECT order_id FROM work_orders_fts "
-            "WHERE document @@ to_tsquery('simple', :q) AND order_id < :b "
-            "ORDER BY order_id DESC LIMIT :n"
-        ).bindparams(q=tsquery, b=before, n=limit)
-    return [int(row[0]) for row in session.execute(statement)]
+        )
+        top = _last_id(session, "rowid") + 1
+        return _windows(session, sql, "rowid", fts5_query(terms), top, before_id, limit)
+    sql = (
+        "SELECT order_id FROM work_orders_fts WHERE document @@ to_tsquery('simple', :m)"
+        "{range} ORDER BY order_id DESC LIMIT :n"
+    )
+    top = _last_id(session, "order_id") + 1  # read by index, before index scans are off
+    # PostgreSQL guesses the share of orders a pair of characters matches badly, and when it
+    # guesses high it walks the ids backwards testing every row: seconds for a word that
+    # matches nothing. Bitmap scans only (the GIN index, ANDed with the id range) cost what
+    # the matches in the window cost. For these statements only: the settings come back.
+    prior = session.execute(
+        text(
+            "SELECT current_setting('enable_indexscan'), current_setting('enable_seqscan'), "
+            "set_config('enable_indexscan', 'off', true), set_config('enable_seqscan', 'off', true)"
+        )
+    ).one()
+    try:
+        return _windows(session, sql, "order_id", pg_query(terms), top, before_id, limit)
+    finally:
+        session.execute(
+            text(
+                "SELECT set_config('enable_indexscan', :i, true), "
+                "set_config('enable_seqscan', :s, true)"
+            ),
+            {"i": prior[0], "s": prior[1]},
+        )
+
+
+def _windows(
+    session: Session,
+    sql: str,
+    key: str,
+    match: str,
+    top: int,
+    before_id: int | None,
+    limit: int,
+) -> list[int]:
+    """Ids under `before_id` matching `match`, newest first, searching the newest ids first
+    (`WINDOWS`); `top` is one more than the highest id."""
+    before = before_id if before_id is not None else top
+    found: list[int] = []
+    for window in WINDOWS:
+        after = max(0, before - window) if window is not None else 0
+        # A bound that every row meets is left out: it would only add work to a bitmap scan.
+        bounds = (f" AND {key} < :b" if before < top else "") + (
+            f" AND {key} > :a" if after > 0 else ""
+        )
+        rows = session.execute(
+            text(sql.replace("{range}", bounds)),
+            {"m": match, "b": before, "a": after, "n": limit - len(found)},
+        )
+        found.extend(int(row[0]) for row in rows)
+        if len(found) >= limit or after == 0:
+            break
+        before = after + 1
+    return found
+
+
+def _last_id(session: Session, key: str) -> int:
+    return int(session.scalar(text(f"SELECT max({key}) FROM work_orders_fts")) or 0)
 
 
 def search_orders(

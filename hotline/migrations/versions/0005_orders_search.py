@@ -40,13 +40,12 @@ def upgrade() -> None:
 
 
 def _index_existing_orders() -> None:
-    """Orders made before this revision get their entries (the text as search.document
-    builds it)."""
-    from recordings.search import search_text
+    """Orders made before this revision get their entries (the terms the store writes)."""
+    from hotline.orders.search import FIELD_BREAK, document_terms
 
     bind = op.get_bind()
     rows = [
-        {"id": r[0], "t": search_text(" ".join(r[1:]))}
+        {"id": r[0], "t": document_terms(FIELD_BREAK.join(r[1:]))}
         for r in bind.execute(sa.text("SELECT id, transcript, summary, place FROM work_orders"))
     ]
     if not rows:

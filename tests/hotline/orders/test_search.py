@@ -134,3 +134,26 @@ def test_orders_made_before_the_index_existed_are_found(database_url: str) -> No
     db.upgrade(database_url)
     with sessions() as s:
         assert [o.number for o in search_orders(s, "下水道")] == ["2026120100001"]
+
+
+def test_one_character_finds_it_anywhere(store: OrderStore) -> None:
+    # 度 ends a run, 漏 starts a pair, 热 is in the middle of a run and at its end
+    assert numbers(store, "度") == ["2026120100001"]
+    assert numbers(store, "漏") == ["2026120100004"]
+    assert numbers(store, "热") == ["2026120100001"]
+    assert numbers(store, "灯 不亮") == ["2026120200001"]
+
+
+def test_newest_first_across_the_search_windows(
+    store: OrderStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Windows of one and two ids: the search widens until a page is full or ids run out.
+    monkeypatch.setattr("hotline.orders.search.WINDOWS", (1, 2, None))
+    assert numbers(store, "暖气") == ["2026120100004", "2026120100001"]
+    assert numbers(store, "暖气", limit=1) == ["2026120100004"]
+    with store.sessions() as s:
+        first = search_orders(s, "暖气", limit=1)
+        assert [o.number for o in search_orders(s, "暖气", before_id=first[0].id)] == [
+            "2026120100001"
+        ]
+    assert numbers(store, "占道经营") == ["2026120100002"]

@@ -96,7 +96,9 @@ async def client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, S
 
 
 def auth(service: Service, role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_user(service.sessions, f'u-{role}', role)}"}
+    department = "heating" if role == "department" else None
+    token = create_user(service.sessions, f"u-{role}", role, department=department)
+    return {"Authorization": f"Bearer {token}"}
 
 
 RANGE = {"from": "2026-11-03", "to": "2026-11-04"}
