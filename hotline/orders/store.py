@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.calls.store import fit
 from hotline.core.db import utcnow
+from hotline.kb.store import entry_exists
 from hotline.orders import merge
 from hotline.orders.deadlines import (
     CLOCK_STATUSES,
@@ -39,6 +40,7 @@ from hotline.orders.lifecycle import HELD, next_status
 from hotline.orders.lifecycle import OrderError as OrderError  # where callers have found it
 from hotline.orders.search import index_order
 from hotline.orders.tables import OrderCounter, WorkOrder, WorkOrderEvent
+from routing.place import place_of
 from routing.taxonomy import DEPARTMENTS, KINDS, OUT_OF_SCOPE_REASONS
 
 #: statuses in which an order is still being worked on (a follow-up call finds it)
@@ -187,6 +189,12 @@ def next_sequence(session: Session, day: date) -> int:
     return int(session.execute(statement).scalar_one())
 
 
+def fit_text(value: str) -> str:
+    """A text a person wrote or said as a column keeps it: its line breaks stay (a written
+    message has paragraphs), a tab becomes a space, other control characters go (`fit`)."""
+    return "\n".join(fit(line.replace("\t", " ")) for line in value.splitlines())
+
+
 class OrderStore:
     def __init__(
         self,
@@ -233,7 +241,7 @@ class OrderStore:
                 caller_number=fit(new.caller_number, 64),
                 caller_name=fit(new.caller_name, 64),
                 call_unique_id=new.call_unique_id,
-                transcript=fit(new.transcript),
+                transcript=fit_text(new.transcript),
                 classification=c or None,
                 kind=c.get("kind") or None,
                 department=c.get("department") or None,
@@ -241,7 +249,8 @@ class OrderStore:
                 out_of_scope_reason=c.get("out_of_scope_reason") or None,
                 **{
                     "summary": "",
-                    "place": "",
+                    # what merging compares (routing.place): the place the words name
+                    "place": place_of(new.transcript)[:128],
                     "deadline_class": "general",
                     "extended": False,
                     "reply": "",
@@ -399,6 +408,11 @@ class OrderStore:
                 MAX_TEXT,
                 required=act.action in TEXT_REQUIRED,
             )
+            if act.kb_entry_id is not None and not entry_exists(s, act.kb_entry_id):
+                raise OrderError(
+                    "unknown_kb_entry",
+                    f"kb_entry_id {act.kb_entry_id}: no such knowledge-base entry",
+                )
             values = self._action_values(order, act, text, now)
             values["status"] = target
             event = self._write(s, order, act.action, act.actor, values, text, now)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.core import db
+from hotline.kb.store import KbStore
 from hotline.orders.store import (
     Act,
     NewOrder,
@@ -258,10 +259,16 @@ def test_an_order_changed_meanwhile_is_not_overwritten(store: OrderStore) -> Non
 def test_a_consultation_answered_from_the_knowledge_base_and_an_accepted_return(
     store: OrderStore,
 ) -> None:
+    kb = KbStore(store.sessions)
+    kb.ensure_starter()
+    entry = kb.entries(limit=20)[1][16]["id"]
     consult = new(store)
-    answered = store.act(consult, Act("answer", "wang", text="按政策答复", kb_entry_id=17))
-    assert (answered.status, answered.kb_entry_id) == ("answered", 17)
-    assert store.history(answered.id)[-1].changes == {"kb_entry_id": [None, 17]}
+    with pytest.raises(OrderError, match="kb_entry_id 99999: no such knowledge-base entry"):
+        store.act(consult, Act("answer", "wang", text="按政策答复", kb_entry_id=99999))
+    assert store.get(consult).status == "draft"
+    answered = store.act(consult, Act("answer", "wang", text="按政策答复", kb_entry_id=entry))
+    assert (answered.status, answered.kb_entry_id) == ("answered", entry)
+    assert store.history(answered.id)[-1].changes == {"kb_entry_id": [None, entry]}
     returned = new(store)
     store.act(returned, Act("dispatch", "d", department="education"), at=MORNING)
     store.act(returned, Act("return", "edu", text="属于法院审理中的事项"))
@@ -270,3 +277,12 @@ def test_a_consultation_answered_from_the_knowledge_base_and_an_accepted_return(
     accepted = store.act(returned, Act("accept_return", "d", text="已告知市民依法通过诉讼解决"))
     assert accepted.status == "answered"
     assert store.history(accepted.id)[-1].note == "已告知市民依法通过诉讼解决"
+
+
+def test_a_written_message_keeps_its_paragraphs_and_its_place(store: OrderStore) -> None:
+    text = "标题：阳光小区3号楼下水道堵塞\n\n正文：从上周起\x00污水外溢，\t物业不处理。"
+    order = store.create(NewOrder(channel="web", transcript=text))
+    assert (
+        order.transcript == "标题：阳光小区3号楼下水道堵塞\n\n正文：从上周起污水外溢， 物业不处理。"
+    )
+    assert "阳光小区" in order.place and "3号楼" in order.place
