@@ -110,6 +110,8 @@ class Service:
                 deadlines=parse_table(settings.order_deadlines),
                 calendar=lambda: self.routing.store.roster().calendar,
             ),
+            retention_days=settings.order_retention_days,
+            purge_interval=settings.order_purge_interval,
         )
         self.metrics.registry.register(OrderMetrics(self.orders.store))
         #: the knowledge base (一问一答) the operators' screen searches
@@ -165,6 +167,7 @@ class Service:
             await self.recordings.start()
         self.agi.start()
         self.routing.start()
+        self.orders.start()
         self._connector = asyncio.create_task(self._connect_ami(), name="ami-connect")
         self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
 
@@ -237,6 +240,7 @@ class Service:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self._stop_part("routing", self.routing.stop())
+        await self._stop_part("work orders", self.orders.stop())
         await self._stop_part("calls", self.agi.stop())
         await self._stop_part("AMI", self.ami.close())
         if self.speech is not None:

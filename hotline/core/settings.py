@@ -202,6 +202,10 @@ class Settings(BaseSettings):
     # JSON file, merged over the defaults (utilities 24 h, general 5 and complex 15 working
     # days); checked when the service starts.
     order_deadlines: str = ""
+    # Days a finished (answered or closed) work order keeps the citizen's personal data
+    # (number, name, words); its figures stay for reports (hotline/orders/retention.py).
+    order_retention_days: int = Field(1095, ge=30, le=36500)
+    order_purge_interval: float = Field(3600.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

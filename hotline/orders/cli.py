@@ -165,3 +165,21 @@ def deadlines_cmd() -> None:
         typer.echo(f"department {department}: {name}")
     for matter, name in sorted(table.matters.items()):
         typer.echo(f"matter {matter}: {name}")
+
+
+@app.command("purge")
+def purge_cmd() -> None:
+    """Take the personal data out of orders finished more than HOTLINE_ORDER_RETENTION_DAYS
+    ago (the controller does it every hour; this runs it now)."""
+    from hotline.core.cli import settings_or_exit
+    from hotline.core.db import utcnow
+    from hotline.orders import retention
+
+    settings = settings_or_exit()
+    store = _store()
+    before = retention.expired(utcnow(), settings.order_retention_days)
+    purged = retention.purge_expired(store.sessions, before)
+    typer.echo(
+        f"{len(purged)} finished work orders past {settings.order_retention_days} days "
+        "had their personal data taken out"
+    )
