@@ -182,11 +182,16 @@ def set_disabled(sessions: sessionmaker[Session], name: str, disabled: bool) -> 
     _change(sessions, name, apply)
 
 
-def set_role(sessions: sessionmaker[Session], name: str, role: str) -> None:
+def set_role(
+    sessions: sessionmaker[Session], name: str, role: str, department: str | None = None
+) -> None:
+    """Change `name`'s role; a `department` user names its department (as `create_user`)."""
     role_value = _role(role)
+    department = _department(role_value, department)
 
     def apply(user: User) -> None:
         user.role = role_value.value
+        user.department = department
 
     _change(sessions, name, apply)
 

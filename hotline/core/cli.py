@@ -123,13 +123,18 @@ def users_enable(name: str) -> None:
 
 @users_app.command("set-role")
 def users_set_role(
-    name: str, role: Annotated[str, typer.Argument(help="admin, ops, supervisor or operator")]
+    name: str,
+    role: Annotated[str, typer.Argument(help="admin, ops, supervisor, operator or department")],
+    department: Annotated[
+        str | None,
+        typer.Option(help="The department a department user answers for (e.g. heating)."),
+    ] = None,
 ) -> None:
     """Change a user's role; it applies to their next request."""
     from hotline.core.auth import set_role
 
-    _change_user(settings_or_exit(), set_role, name, role)
-    err.print(f"{name} is now {role}")
+    _change_user(settings_or_exit(), set_role, name, role, department)
+    err.print(f"{name} is now {role}" + (f" of {department}" if department else ""))
 
 
 def _change_user(settings: Settings, change: Callable[..., Any], *args: Any) -> Any:
@@ -157,8 +162,9 @@ def users_list() -> None:
     with sessions() as session:
         for user in session.scalars(select(User).order_by(User.name)):
             state = "disabled" if user.disabled else "revoked" if user.revoked_at else "active"
+            role = f"{user.role}:{user.department}" if user.department else user.role
             typer.echo(
-                f"{user.name}\t{user.role}\t{state}\tcreated {user.created_at:%Y-%m-%d %H:%M}"
+                f"{user.name}\t{role}\t{state}\tcreated {user.created_at:%Y-%m-%d %H:%M}"
                 f"\texpires {user.expires_at:%Y-%m-%d %H:%M}"
             )
     engine.dispose()

@@ -76,3 +76,20 @@ def test_changes_to_nobody_or_to_a_bad_role_exit_2_with_why(env: str) -> None:
     assert result.exit_code == 2 and "not one of" in result.output
     result = runner.invoke(app, ["users", "create", "dan", "--role", "ops", "--days", "0"])
     assert result.exit_code == 2 and "days" in result.output
+
+
+def test_a_user_becomes_a_department_user_only_with_a_department(env: str) -> None:
+    token = run("create", "erin", "--role", "operator")
+    result = runner.invoke(app, ["users", "set-role", "erin", "department"])
+    assert result.exit_code == 2 and "needs --department" in result.output
+    assert check(env, token).role == "operator"
+    run("set-role", "erin", "department", "--department", "water_supply")
+    user = check(env, token)
+    assert (user.role, user.department) == ("department", "water_supply")
+    assert "erin\tdepartment:water_supply\tactive" in run("list")
+    # Back to another role: the department goes with it.
+    run("set-role", "erin", "supervisor")
+    user = check(env, token)
+    assert (user.role, user.department) == ("supervisor", None)
+    result = runner.invoke(app, ["users", "set-role", "erin", "ops", "--department", "heating"])
+    assert result.exit_code == 2 and "only a department user" in result.output
