@@ -25,12 +25,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from hotline.core.db import utcnow
 from hotline.orders.store import NewOrder, OrderStore
-from hotline.orders.tables import WorkOrder, WorkOrderEvent
+from hotline.orders.tables import WorkOrder
 from routing.decision import CallerHistory, Decision, OpenCase
 from routing.followup import is_order_number, named_order_number
 from routing.router import CallToRoute
@@ -132,42 +131,10 @@ class OrderIntake:
             return existing
 
     def link_follow_up(self, number: str, unique_id: str, at: datetime) -> Taken | None:
-        """Count the call `unique_id` as a follow-up of order `number`: `follow_ups` + 1 and a
-        history row `follow_up` (note: the call's unique id), in one transaction; a call
-        already counted is not counted again. Returns None when there is no such order.
-
-        The order's version stays: a follow-up changes nothing an operator edits, so a
-        draft open on a screen is not made stale by it."""
-        with self.store.sessions() as s, s.begin():
-            order = s.scalar(select(WorkOrder).where(WorkOrder.number == number).with_for_update())
-            if order is None:
-                return None
-            counted = s.scalar(
-                select(WorkOrderEvent.id).where(
-                    WorkOrderEvent.order_id == order.id,
-                    WorkOrderEvent.action == "follow_up",
-                    WorkOrderEvent.note == unique_id,
-                )
-            )
-            if counted is None:
-                before = order.follow_ups
-                s.execute(
-                    update(WorkOrder)
-                    .where(WorkOrder.id == order.id)
-                    .values(follow_ups=WorkOrder.follow_ups + 1, updated_at=at)
-                    .execution_options(synchronize_session=False)
-                )
-                s.add(
-                    WorkOrderEvent(
-                        order_id=order.id,
-                        at=at,
-                        actor=ACTOR,
-                        action="follow_up",
-                        from_status=order.status,
-                        to_status=order.status,
-                        changes={"follow_ups": [before, before + 1]},
-                        note=unique_id,
-                    )
-                )
-            case = as_open_case(order, self.store.tz)
+        """Count the call `unique_id` as a follow-up of order `number` (the store's
+        `follow_up`). Returns None when there is no such order."""
+        order = self.store.follow_up(number, unique_id, at, actor=ACTOR)
+        if order is None:
+            return None
+        case = as_open_case(order, self.store.tz)
         return Taken(case.reference, "follow_up", case.status, case.due)

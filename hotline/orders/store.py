@@ -452,6 +452,51 @@ class OrderStore:
                 merge.follow_parent(s, order, event)
         return order
 
+    def follow_up(
+        self, number: str, unique_id: str, at: datetime, actor: str = "controller"
+    ) -> WorkOrder | None:
+        """Count the call `unique_id` as a follow-up of order `number`: `follow_ups` + 1 and a
+        history row `follow_up` (note: the call's unique id), in one transaction; a call
+        already counted is not counted again. Returns the order, or None when there is no
+        such order.
+
+        The order's version stays: a follow-up changes nothing an operator edits, so a
+        draft open on a screen is not made stale by it."""
+        at = as_utc(at)
+        with self._sessions() as s, s.begin():
+            order = s.scalar(select(WorkOrder).where(WorkOrder.number == number).with_for_update())
+            if order is None:
+                return None
+            counted = s.scalar(
+                select(WorkOrderEvent.id).where(
+                    WorkOrderEvent.order_id == order.id,
+                    WorkOrderEvent.action == "follow_up",
+                    WorkOrderEvent.note == unique_id,
+                )
+            )
+            if counted is None:
+                before = order.follow_ups
+                s.execute(
+                    update(WorkOrder)
+                    .where(WorkOrder.id == order.id)
+                    .values(follow_ups=WorkOrder.follow_ups + 1, updated_at=at)
+                    .execution_options(synchronize_session=False)
+                )
+                set_committed_value(order, "follow_ups", before + 1)
+                s.add(
+                    WorkOrderEvent(
+                        order_id=order.id,
+                        at=at,
+                        actor=actor,
+                        action="follow_up",
+                        from_status=order.status,
+                        to_status=order.status,
+                        changes={"follow_ups": [before, before + 1]},
+                        note=unique_id,
+                    )
+                )
+        return order
+
     @contextlib.contextmanager
     def _fresh_conflict(self, number: str) -> Iterator[None]:
         # A conflict found in a transaction carries an order the rollback expires: give the
