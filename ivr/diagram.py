@@ -46,6 +46,13 @@ def mermaid(document: MenuDocument) -> str:
             label += f"<br/>dial {node.number}"
         if node.type == "collect_digits" and getattr(node, "tag", None):
             label += f"<br/>digits into {node.tag}"
+        confirm = getattr(node, "confirm_emergency", None)
+        if confirm is not None:
+            # The question is not a node of its own: its three answers are drawn here.
+            label += (
+                f"<br/>emergency? key 1: hand-off, key 2: go on, "
+                f"no key in {confirm.timeout:g} s: operator first"
+            )
         lines.append(f'  {_id(node_id)}{left}"{_text_label(label)}"{right}')
     for node_id, node in document.nodes.items():
         for field, target in targets_of(node):

@@ -58,17 +58,47 @@ class PlayNode(_Node):
     next: str | None = None
 
 
+#: the emergency services the classifier names, and the prompt that asks before each hand-off
+EMERGENCY_SERVICES = ("110", "119", "120", "122")
+
+
+def _confirm_prompts() -> dict[str, str]:
+    return {service: f"confirm-{service}" for service in EMERGENCY_SERVICES}
+
+
+class EmergencyConfirm(BaseModel):
+    """What a speech step does when it hears a possible emergency the caller did not name as
+    such ("帮我转120" is handed over at once): it asks. Key 1 hands the call over to the
+    service, key 2 goes on as an ordinary request; no key within `timeout` seconds (or another
+    key) puts the call before the next free operator at top priority, tagged
+    ``possible_emergency=<service>``. A classifier's guess alone never hands a call over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: service (110, 119, 120, 122) -> the prompt that asks ("…按1立即转接幺幺九，按2继续反映")
+    prompts: dict[str, str] = Field(default_factory=_confirm_prompts)
+    #: seconds to wait for key 1 or 2 once the prompt has played
+    timeout: float = 5.0
+
+
 class CollectSpeechNode(_Node):
     type: Literal["collect_speech"]
     prompt: str | None = None
     max_seconds: float = 15.0
     #: trailing silence that ends the caller's turn (the # key ends it too)
     silence_ms: int = 800
-    #: where the call goes once the request is heard and classified (usually a `route`);
-    #: an emergency is routed at once whatever this says
+    #: keys a caller may press while the prompt plays instead of speaking -> next node (e.g.
+    #: "0" for a person, "9" for another language)
+    options: dict[str, str] = Field(default_factory=dict)
+    #: where the call goes once the request is heard and classified (usually a `route`); a
+    #: possible emergency is confirmed first, an explicit request for a service is routed
+    #: at once, whatever this says
     next: str | None = None
     #: where the call goes when speech is unavailable or nothing was understood
     fallback: str | None = None
+    #: the question before an emergency hand-off; null: never ask, so a possible emergency
+    #: goes to the next free operator at top priority
+    confirm_emergency: EmergencyConfirm | None = Field(default_factory=EmergencyConfirm)
 
 
 class CollectDigitsNode(_Node):
@@ -183,6 +213,11 @@ class MenuDocument(BaseModel):
                 value = getattr(node, field, None)
                 if value:
                     refs.append((node_id, field, value))
+            confirm = getattr(node, "confirm_emergency", None)
+            if confirm is not None:
+                for service, name in confirm.prompts.items():
+                    if name:
+                        refs.append((node_id, f"confirm_emergency.prompts.{service}", name))
         return refs
 
 
@@ -196,7 +231,10 @@ def targets_of(node: Any) -> list[tuple[str, str | None]]:
     if isinstance(node, PlayNode | SetNode | CollectDigitsNode):
         return [("next", node.next)]
     if isinstance(node, CollectSpeechNode):
-        return [("next", node.next), ("fallback", node.fallback)]
+        return [(f"options.{key}", target) for key, target in node.options.items()] + [
+            ("next", node.next),
+            ("fallback", node.fallback),
+        ]
     if isinstance(node, TimeSwitchNode):
         edges: list[tuple[str, str | None]] = [("open", node.open), ("closed", node.closed)]
         if node.holiday is not None:

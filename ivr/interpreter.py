@@ -80,6 +80,11 @@ Classify = Callable[[str], Awaitable[dict[str, Any] | None]]
 ResolvePrompt = Callable[[str, str], str | None]
 #: what a menu plays when its prompt has no file: a tone, so the caller knows to press a key
 NO_PROMPT = "beep"
+#: requested_service(transcript) -> the emergency service the caller explicitly asked to be
+#: put through to ("帮我转120" -> "120"), or None
+RequestedService = Callable[[str], str | None]
+#: the answers to a speech step's emergency question (any other key, or none: "no_key")
+CONFIRM_KEYS = {"1": "handoff", "2": "continue"}
 Record = Callable[..., None]
 
 
@@ -125,6 +130,7 @@ class Interpreter:
         dialplan: Dialplan | None = None,
         counters: Counter[str] | None = None,
         version: int | None = None,
+        requested_service: RequestedService | None = None,
     ) -> None:
         self.document = document
         self.router = router
@@ -136,6 +142,7 @@ class Interpreter:
         self.dialplan = dialplan or Dialplan()
         self.counters = counters if counters is not None else Counter()
         self.version = version
+        self.requested_service = requested_service
         self.state = CallState(language=document.default_language)
         self._steps: dict[str, Callable[[str, Any], Awaitable[str | Outcome]]] = {
             "menu": self._menu,
@@ -216,8 +223,13 @@ class Interpreter:
         assert node.prompt and node.next and node.fallback
         if self.listen is None:
             return self._speech_fallback(node_id, node, "speech is not enabled")
-        await self._play_prompt(node.prompt, interruptible=False)
-        await self.channel.play("beep")
+        # The keys the step offers (a person, a language) are taken while the prompt plays.
+        keys = "".join(node.options)
+        key = await self._speech_prompt(node_id, node.prompt, keys)
+        if key is None:
+            key = await self._speech_prompt(node_id, None, keys)
+        if key is not None:
+            return node.options[key]
         started = time.monotonic()
         try:
             text = await self.listen(self.channel, node.max_seconds, node.silence_ms)
@@ -239,10 +251,63 @@ class Interpreter:
                 kind=c.get("kind"),
                 department=c.get("department"),
             )
-            if c.get("intent") == "emergency":
-                # Never keep an emergency in a menu, whatever the document says next.
-                return await self._route(node_id, {}, None)
+        requested = self.requested_service(text) if self.requested_service else None
+        if requested:
+            # "帮我转120": the caller asked for the service; the router hands the call over.
+            self.record("handoff_requested", node=node_id, service=requested)
+            return await self._route(node_id, {}, None)
+        c = self.state.classification or {}
+        if c.get("intent") == "emergency":
+            return await self._confirm_emergency(node_id, node, str(c.get("emergency") or ""))
         return node.next
+
+    async def _speech_prompt(self, node_id: str, prompt: str | None, keys: str) -> str | None:
+        """Play the speech step's prompt (None: the tone after it); the key of `keys` the
+        caller pressed meanwhile, or None."""
+        file = self._file(prompt) if prompt else "beep"
+        if file is None:
+            self.record("prompt_missing", prompt=prompt, language=self.state.language)
+            return None
+        key = _one_key(await self.channel.play(file, keys))
+        if prompt:
+            self._played(prompt)
+        if key and key in keys:
+            self.record("input", node=node_id, digits=key)
+            return key
+        return None
+
+    async def _confirm_emergency(
+        self, node_id: str, node: CollectSpeechNode, service: str
+    ) -> str | Outcome:
+        """A possible emergency: ask before any hand-over. Key 1 hands the call over, key 2
+        goes on to `next` as an ordinary request; anything else (no key within the timeout,
+        another key, no question to ask) goes to the next free operator at top priority.
+        The answer travels as the menu tag `emergency_choice`; the router decides from it."""
+        confirm = node.confirm_emergency
+        prompt = confirm.prompts.get(service) if confirm is not None else None
+        file = self._file(prompt) if prompt else None
+        if confirm is None or prompt is None or file is None:
+            if prompt is not None:
+                self.record("prompt_missing", prompt=prompt, language=self.state.language)
+            self.record("emergency_confirm", node=node_id, service=service, choice="not_asked")
+            return await self._route(node_id, {"emergency_choice": "not_asked"}, None)
+        self.state.pending_key = None
+        started = time.monotonic()
+        keyed, _ = await self.channel.collect_digits(file, timeout=confirm.timeout, max_digits=1)
+        digits = _one_key(keyed)
+        waited = round(time.monotonic() - started, 3)
+        self._played(prompt)
+        if digits:
+            self.record("input", node=node_id, digits=digits, waited=waited)
+        else:
+            self.record("input", node=node_id, input="silence", waited=waited)
+        choice = CONFIRM_KEYS.get(digits, "no_key")
+        self.counters[f"emergency_{choice}"] += 1
+        self.record("emergency_confirm", node=node_id, service=service, choice=choice)
+        if choice == "continue":
+            self.state.tags["emergency_choice"] = choice
+            return node.next or ""
+        return await self._route(node_id, {"emergency_choice": choice}, None)
 
     async def _collect_digits(self, node_id: str, node: CollectDigitsNode) -> str:
         assert node.prompt and node.tag and node.next
@@ -409,6 +474,7 @@ __all__ = [
     "Interpreter",
     "Listen",
     "Outcome",
+    "RequestedService",
     "ResolvePrompt",
     "SpeechUnavailable",
 ]

@@ -1,7 +1,8 @@
 """The menu simulator: walk a menu with a list of inputs, without a phone.
 
-Inputs, one per thing the caller does when the menu waits for them: a key (``"1"``), or
-``"silence"`` (pressed nothing), or ``"say:<what the caller says>"`` for a speech step, or
+Inputs, one per thing the caller does when the menu waits for them: a key (``"1"``; a key
+a speech step offers, e.g. ``"0"``, is pressed during its prompt), or ``"silence"`` (pressed
+nothing), or ``"say:<what the caller says>"`` for a speech step, or
 ``"digits:<keys>"`` for a number keyed into a `collect_digits` step (``"digits:2026120100123#"``;
 a single key works there too). The
 real `Interpreter` runs against `SimulatedChannel`, so the path and prompts are exactly what a
@@ -17,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ivr.document import MenuDocument
-from ivr.interpreter import Classify, Interpreter, SpeechUnavailable
+from ivr.interpreter import ALL_KEYS, Classify, Interpreter, RequestedService, SpeechUnavailable
 from ivr.routing_port import Router
 
 SILENCE = "silence"
@@ -72,6 +73,12 @@ class SimulatedChannel:
 
     async def play(self, prompt: str, escape_digits: str = "") -> str | None:
         self.played.append(prompt)
+        # A prompt that takes only some keys (a speech step's: "0" for a person) takes the
+        # next input when it is one of them; prompts that take any key never do (the key is
+        # given to the menu that follows, as a real caller's is).
+        if escape_digits and set(escape_digits) != set(ALL_KEYS):
+            if self.inputs and len(self.inputs[0]) == 1 and self.inputs[0] in escape_digits:
+                return self.inputs.pop(0)
         return None
 
     async def collect_digits(
@@ -134,6 +141,7 @@ async def simulate(
     version: int | None = None,
     resolve_prompt: Callable[[str, str], str | None] | None = None,
     caller_number: str = "13800138000",
+    requested_service: RequestedService | None = None,
 ) -> Simulation:
     """Walk `document` with `inputs`; raises SimulationInputError for a malformed input."""
     check_inputs(inputs)
@@ -155,10 +163,12 @@ async def simulate(
         resolve_prompt=resolve_prompt
         or (lambda name, language: _by_text(document, name, language)),
         record=record,
-        listen=channel.listen,
+        # as on a call without speech: the step falls back before its prompt plays
+        listen=channel.listen if speech else None,
         classify=classify,
         now=lambda: when,
         version=version,
+        requested_service=requested_service,
     )
     outcome = await interpreter.run(channel)
     prompts = [

@@ -28,8 +28,9 @@ Problem classes (`Problem.code`):
 - ``out_of_range``: a timeout, retry count, duration or prompt text length outside what a
   hotline accepts;
 - ``invalid_value``: a malformed key, number, tag, language, calendar or prompt name, a
-  prompt text with a control character (a placeholder is synthesised from it), or a
-  ``collect_digits`` node without a tag to keep its digits in.
+  prompt text with a control character (a placeholder is synthesised from it), a
+  ``collect_digits`` node without a tag to keep its digits in, or a speech step's emergency
+  confirmation without a prompt for each service (110, 119, 120, 122).
 
 Languages are followed along the paths (``set`` nodes change them), so a Mandarin-only
 branch never asks for Mongolian recordings.
@@ -49,6 +50,7 @@ from pydantic import ValidationError
 
 from ivr.calendar import calendar_problems
 from ivr.document import (
+    EMERGENCY_SERVICES,
     LANGUAGES,
     TERMINAL_TYPES,
     CollectDigitsNode,
@@ -76,6 +78,9 @@ TAG_VALUE = re.compile(r"^[^\x00-\x1f\x7f|;,]{1,64}$")
 NUMBER = re.compile(r"^[0-9]{3,20}$")
 #: characters in one prompt text: a minute of speech is about 300 Chinese characters
 MAX_PROMPT_TEXT = 1000
+#: seconds a speech step waits for key 1 or 2 after its emergency question: long enough to
+#: press a key, short enough that an emergency nobody confirms still reaches a person fast
+CONFIRM_TIMEOUT = (1.0, 15.0)
 
 # (field, low, high, unit) ranges per node type
 RANGES: dict[type, list[tuple[str, float, float, str]]] = {
@@ -301,8 +306,9 @@ def menu_has_keys(context: Context, node_id: str, node: Node) -> Iterator[Proble
 
 
 def menu_keys_are_phone_keys(context: Context, node_id: str, node: Node) -> Iterator[Problem]:
-    """A menu's keys are keys of a phone: 0-9, * and #."""
-    if isinstance(node, MenuNode):
+    """A menu's keys, and those a speech step takes during its prompt, are keys of a phone:
+    0-9, * and #."""
+    if isinstance(node, MenuNode | CollectSpeechNode):
         for key in node.options:
             if key not in DTMF_KEYS:
                 yield Problem(
@@ -357,6 +363,45 @@ def digits_have_a_tag(context: Context, node_id: str, node: Node) -> Iterator[Pr
     elif not TAG_KEY.match(node.tag):
         yield Problem(
             "invalid_value", path, f"{node.tag!r}: tag names use lower-case letters, digits and '_'"
+        )
+
+
+def emergency_confirmation_is_complete(
+    context: Context, node_id: str, node: Node
+) -> Iterator[Problem]:
+    """A speech step that confirms emergencies has a well-formed prompt for each service and
+    waits a sensible time for the answer."""
+    if not isinstance(node, CollectSpeechNode) or node.confirm_emergency is None:
+        return
+    confirm = node.confirm_emergency
+    path = f"nodes.{node_id}.confirm_emergency"
+    for service, name in confirm.prompts.items():
+        if service not in EMERGENCY_SERVICES:
+            yield Problem(
+                "invalid_value",
+                f"{path}.prompts.{service}",
+                f"{service!r} is not an emergency service ({', '.join(EMERGENCY_SERVICES)})",
+            )
+        elif not PROMPT_NAME.match(name or ""):
+            yield Problem(
+                "invalid_value",
+                f"{path}.prompts.{service}",
+                f"{name!r} is not a prompt name (lower-case letters, digits, '-', '_')",
+            )
+    for service in EMERGENCY_SERVICES:
+        if service not in confirm.prompts:
+            yield Problem(
+                "invalid_value",
+                f"{path}.prompts",
+                f"no prompt for {service}: a possible {service} emergency could not be "
+                "confirmed (it would go to an operator without asking)",
+            )
+    low, high = CONFIRM_TIMEOUT
+    if not low <= confirm.timeout <= high:
+        yield Problem(
+            "out_of_range",
+            f"{path}.timeout",
+            f"timeout is {confirm.timeout:g} seconds; it must be between {low:g} and {high:g}",
         )
 
 
@@ -497,6 +542,7 @@ RULES: tuple[Rule, ...] = (
         transfer_number_is_digits,
         tags_are_safe,
         digits_have_a_tag,
+        emergency_confirmation_is_complete,
         set_language_is_offered,
         time_switch_has_a_calendar,
         time_switch_calendar_exists,

@@ -1,7 +1,11 @@
 """The routing decision: which queue a call joins, at which priority, with which tag.
 
 Theory of operation: the first rule that applies picks the wanted queue (emergency hand-off,
-returned callback, follow-up, open case, Mongolian, enterprise, the default). Priority is then
+possible emergency, returned callback, follow-up, open case, Mongolian, enterprise, the
+default). A call is handed over to 110/119/120/122 only when the caller asked for the
+service or confirmed the IVR's question (`RoutingRequest.handoff`); an emergency the
+classifier suspects and nobody confirmed goes to the next free operator at top priority,
+tagged ``possible_emergency=<service>``. Priority is then
 raised for elderly and repeated callers. Finally the wanted queue is checked against who is on
 duty: when it has nobody, the call falls back along that queue's chain to the first queue that
 has someone, and the tags say so. Only when nobody at all is on duty does a call join the
@@ -45,6 +49,8 @@ FALLBACKS: Final[dict[str, tuple[str, ...]]] = {
     "multimedia": ("intake", "dispatch", "callback"),
 }
 
+#: a possible emergency the caller did not confirm: before every other call in the queue
+PRIORITY_EMERGENCY: Final = 10
 PRIORITY_ELDERLY: Final = 3
 PRIORITY_REPEAT: Final = 2
 #: earlier calls today from the same number that make a caller "repeated"
@@ -74,6 +80,9 @@ DECISION_TAGS: Final = frozenset(
         "order_not_found",
         # the keyed number itself: `order` or `order_not_found` says what it named
         "order_number",
+        "possible_emergency",
+        "emergency_declined",
+        "handoff",
     }
 )
 
@@ -117,6 +126,13 @@ class RoutingRequest:
     #: tags the menu gave the call (e.g. ``ivr=input_failed``); they travel with the call's
     #: tag, but never in place of one the decision sets
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: the emergency service (110/119/120/122) the caller asked for ("帮我转120") or confirmed
+    #: (key 1 at the IVR's question): the only calls that are handed over
+    handoff: str | None = None
+    #: how: "requested" or "confirmed"
+    handoff_how: str = ""
+    #: the caller answered the IVR's emergency question with "go on as an ordinary request"
+    emergency_declined: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,21 +186,25 @@ def decide(
     intent = c.get("intent")
     history = request.history
 
+    if request.handoff:
+        return _handoff(request.handoff, request.handoff_how, handoff_numbers)
+    # A classifier's emergency is a suspicion, never a hand-off: unconfirmed, the call goes
+    # to the next free operator before everyone else; declined, it is an ordinary request.
+    possible = declined = ""
     if intent == "emergency":
-        service = str(c.get("emergency") or "110")
-        number = (handoff_numbers or {}).get(service, service)
-        return Decision(
-            queue="handoff",
-            priority=0,
-            tags={"intent": "emergency", "emergency": service, "rule": "emergency"},
-            rule="emergency",
-            explanation=f"emergency ({service}): handed over to {number}",
-            wanted="handoff",
-            handoff_number=number,
-            prompt=HANDOFF_PROMPT,
-        )
-
-    wanted, rule, why, order = _wanted_queue(request, c)
+        # The classifier puts emergencies out of scope; the operator takes this one.
+        c = {**c, "in_scope": True, "out_of_scope_reason": None}
+        if request.emergency_declined:
+            declined = str(c.get("emergency") or "110")
+            c = {**c, "intent": "new_request", "emergency": None}
+        else:
+            possible = str(c.get("emergency") or "110")
+    if possible:
+        wanted = "intake-mongolian" if request.language == "mongolian" else "intake"
+        rule, order = "possible_emergency", None
+        why = f"possible emergency ({possible}) not confirmed by the caller: {wanted}"
+    else:
+        wanted, rule, why, order = _wanted_queue(request, c)
     priority = 0
     reasons = [why]
     elderly = request.elderly
@@ -195,6 +215,11 @@ def decide(
     if repeated:
         priority += PRIORITY_REPEAT
         reasons.append(f"{history.calls_today} earlier calls today: priority +{PRIORITY_REPEAT}")
+    if possible:
+        priority = PRIORITY_EMERGENCY
+        reasons.append(f"top priority {PRIORITY_EMERGENCY}")
+    if declined:
+        reasons.append(f"the caller declined the hand-off to {declined}")
 
     queue = wanted
     if staffed.get(wanted, 0) <= 0:
@@ -207,6 +232,11 @@ def decide(
 
     tags = _tags(c, request, wanted, queue, rule, priority, elderly, repeated)
     tags.update(_order_tags(request.history, order))
+    if possible or declined:
+        tags.update(
+            {"possible_emergency": possible} if possible else {"emergency_declined": declined}
+        )
+        tags["display"] = display_name(tags)
     if staffed.get(queue, 0) <= 0:
         tags["fallback"] = "nobody_on_duty"
         tags["display"] = display_name(tags)
@@ -218,6 +248,26 @@ def decide(
         explanation="; ".join(reasons),
         wanted=wanted,
         order=order.reference if order else None,
+    )
+
+
+def _handoff(service: str, how: str, handoff_numbers: Mapping[str, str] | None) -> Decision:
+    number = (handoff_numbers or {}).get(service, service)
+    asked = "asked for by the caller" if how == "requested" else "confirmed by the caller"
+    return Decision(
+        queue="handoff",
+        priority=0,
+        tags={
+            "intent": "emergency",
+            "emergency": service,
+            "rule": "emergency",
+            "handoff": how or "confirmed",
+        },
+        rule="emergency",
+        explanation=f"emergency ({service}) {asked}: handed over to {number}",
+        wanted="handoff",
+        handoff_number=number,
+        prompt=HANDOFF_PROMPT,
     )
 
 
@@ -320,6 +370,9 @@ def display_name(tags: Mapping[str, str]) -> str:
         or INTENT_ZH.get(tags.get("intent", ""), "")
         or "来电",
     ]
+    if tags.get("possible_emergency"):
+        # first, so a phone that shows only a few characters still shows it
+        parts.insert(0, f"疑似紧急{tags['possible_emergency']}")
     if tags.get("department"):
         parts.append(DEPARTMENT_ZH.get(tags["department"], tags["department"]))
     if tags.get("language") == "mongolian":

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from routing.decision import CallerHistory, Decision, RoutingRequest, decide
+from routing.handoff import requested_service
 from routing.roster import Roster, queue_members
 
 
@@ -66,10 +67,17 @@ def request_for(
     call: CallToRoute, classification: Mapping[str, Any] | None, history: CallerHistory
 ) -> RoutingRequest:
     """Turn a call into a routing request. Menu tags read: `enterprise`, `elderly` (or
-    `senior`), `callback` (true when returning a 回访 call) and `request` (`follow_up`,
-    `progress` or `callback`); every menu tag travels on with the call."""
+    `senior`), `callback` (true when returning a 回访 call), `request` (`follow_up`,
+    `progress` or `callback`) and `emergency_choice` (the caller's answer to the IVR's
+    emergency question: `handoff` for key 1, `continue` for key 2); every menu tag travels on
+    with the call. A transcript that asks for a service ("帮我转120") is a hand-off request."""
     tags = {k: v.strip().lower() for k, v in call.tags.items()}
     request = tags.get("request", "")
+    choice = tags.get("emergency_choice", "")
+    c = classification or {}
+    suspected = str(c.get("emergency") or "110") if c.get("intent") == "emergency" else None
+    asked = requested_service(call.transcript)
+    confirmed = suspected if choice == "handoff" else None
     return RoutingRequest(
         classification=classification,
         language=call.language or "mandarin",
@@ -79,6 +87,9 @@ def request_for(
         elderly=tags.get("elderly", tags.get("senior", "")) in _TRUE,
         history=history,
         tags=dict(call.tags),
+        handoff=asked or confirmed,
+        handoff_how="requested" if asked else "confirmed" if confirmed else "",
+        emergency_declined=choice == "continue",
     )
 
 

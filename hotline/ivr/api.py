@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from hotline.core.auth import User
-from hotline.ivr.ports import classify_text
+from hotline.ivr.ports import classify_text, requested_service
 from hotline.ivr.prompts import PromptError, PromptInfo
 from hotline.ivr.runtime import IvrRuntime
 from hotline.ivr.store import IvrError, MenuInvalid
@@ -287,6 +287,7 @@ async def simulate_version(
             version=version,
             caller_number=body.caller_number,
             resolve_prompt=lambda name, language: runtime.prompts.resolve(document, name, language),
+            requested_service=requested_service,
         )
     except SimulationInputError as exc:
         raise _fail(exc, 422) from None

@@ -60,7 +60,7 @@ def simulate_cmd(
 ) -> None:
     """Walk a menu with inputs and print the path as JSON lines (the routing rules with
     someone on duty in every queue)."""
-    from hotline.ivr.ports import classify_text, static_router
+    from hotline.ivr.ports import classify_text, requested_service, static_router
     from ivr.simulate import SimulationInputError, simulate
     from ivr.validation import validate
 
@@ -76,6 +76,7 @@ def simulate_cmd(
                 inputs or [],
                 router=static_router(),
                 classify=classify_text,
+                requested_service=requested_service,
             )
         )
     except SimulationInputError as exc:

@@ -10,6 +10,8 @@ imports neither `routing` nor `asr`; this module is the other side of those port
   simulator, `hotline ivr simulate`, calls when no roster router is configured);
 - `classify_text` runs `routing.classify` in a worker thread (of the calls' pool, when
   given one);
+- `requested_service` is routing's reading of an explicit request for an emergency service
+  ("帮我转120"), which the speech step hands over without asking;
 - `AudioSocketListener` streams a caller's audio to the AudioSocket speech server.
 """
 
@@ -27,8 +29,20 @@ from hotline.core.workers import in_worker
 from ivr.interpreter import Channel, SpeechUnavailable
 from ivr.routing_port import CallFacts, RouteTarget
 from routing.decision import Decision, every_queue_staffed, header_value
+from routing.handoff import requested_service
 from routing.router import CallRouter
 from telephony.agi import AGICommandError, AGISession
+
+__all__ = [
+    "AudioSocketListener",
+    "IvrRouter",
+    "channel_variables",
+    "classify_text",
+    "requested_service",
+    "send_to_queue",
+    "static_router",
+    "to_target",
+]
 
 
 class IvrRouter:

@@ -30,7 +30,12 @@ from asr import AudioSocketServer
 from hotline.calls.store import CallRecord
 from hotline.core.db import utcnow
 from hotline.core.settings import Settings
-from hotline.ivr.ports import AudioSocketListener, classify_text, static_router
+from hotline.ivr.ports import (
+    AudioSocketListener,
+    classify_text,
+    requested_service,
+    static_router,
+)
 from hotline.ivr.prompts import PlaceholderFailed, PromptStore
 from hotline.ivr.store import MenuInvalid, MenuStore, Prepare
 from hotline.ivr.tables import MenuVersion
@@ -218,6 +223,7 @@ class IvrRuntime:
             dialplan=Dialplan(),
             counters=self.counters,
             version=live.version,
+            requested_service=requested_service,
         )
 
     async def flow(self, session: AGISession, record: CallRecord) -> None:

@@ -148,10 +148,10 @@ def test_the_default_menu_is_valid(default_menu: MenuDocument) -> None:
 @pytest.mark.parametrize(
     ("inputs", "tags", "number"),
     [
-        (["1", "3", f"digits:{NUMBER}#"], "rule=follow_up;queue=dispatch", NUMBER),
-        (["1", "3", "digits:#"], "rule=follow_up;queue=dispatch", None),
-        (["1", "3", "silence"], "rule=follow_up;queue=dispatch", None),
-        (["1", "3"], "rule=follow_up;queue=dispatch", None),
+        (["silence", "3", f"digits:{NUMBER}#"], "rule=follow_up;queue=dispatch", NUMBER),
+        (["silence", "3", "digits:#"], "rule=follow_up;queue=dispatch", None),
+        (["silence", "3", "silence"], "rule=follow_up;queue=dispatch", None),
+        (["silence", "3"], "rule=follow_up;queue=dispatch", None),
     ],
 )
 async def test_the_default_menus_progress_key_asks_for_the_number(
@@ -176,8 +176,11 @@ async def test_the_default_menus_progress_key_asks_for_the_number(
 async def test_a_keyed_number_in_the_path_gives_back_its_input(
     default_menu: MenuDocument,
 ) -> None:
-    result = await simulate(default_menu, ["1", "3", f"digits:{NUMBER}#"], router=static_router())
-    assert inputs_of(result.path) == ["1", "3", f"digits:{NUMBER}"]
+    # nothing said at the speech step: the key menu, 3, the number
+    result = await simulate(
+        default_menu, ["silence", "3", f"digits:{NUMBER}#"], router=static_router()
+    )
+    assert inputs_of(result.path) == ["silence", "3", f"digits:{NUMBER}"]
     again = await simulate(default_menu, inputs_of(result.path), router=static_router())
     assert signature(again.path) == signature(result.path)
 
@@ -198,3 +201,15 @@ def test_the_diagram_draws_the_step_and_its_tag(default_menu: MenuDocument) -> N
     assert "digits into order_number" in text
     assert '  n_set_follow_up -->|"next"| n_order_number' in text
     assert '  n_order_number -->|"next"| n_connect' in text
+
+
+def test_the_diagram_shows_the_speech_steps_keys_and_its_emergency_question(
+    default_menu: MenuDocument,
+) -> None:
+    from ivr.diagram import mermaid
+
+    text = mermaid(default_menu)
+    assert "emergency? key 1: hand-off, key 2: go on, no key in 5 s: operator first" in text
+    assert '  n_speak -->|"0"| n_operator' in text
+    assert '  n_speak -->|"9"| n_set_mongolian' in text
+    assert '  n_speak -->|"fallback"| n_main' in text

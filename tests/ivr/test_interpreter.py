@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hotline.ivr.ports import classify_text, static_router
+from hotline.ivr.ports import classify_text, requested_service, static_router
 from ivr.calendar import DayKind, day_kind
 from ivr.document import Calendar, MenuDocument, default_menu_text, load, parse_text
 from ivr.interpreter import MAX_VISITS
@@ -28,19 +28,19 @@ async def run(menu: MenuDocument, inputs: list[str], **kw: Any):  # type: ignore
 @pytest.mark.parametrize(
     ("inputs", "queue", "rule", "display"),
     [
-        (["1", "1"], "enterprise", "enterprise", "来电"),
-        (["1", "2"], "intake", "default", "来电"),
-        (["1", "3"], "dispatch", "follow_up", "来电"),
-        (["1", "4"], "callback", "returned_callback", "来电"),
-        (["1", "0"], "intake", "default", "来电"),
+        (["1"], "enterprise", "enterprise", "来电"),
+        (["2"], "intake", "default", "来电"),
+        (["3"], "dispatch", "follow_up", "来电"),
+        (["4"], "callback", "returned_callback", "来电"),
         (["0"], "intake", "default", "来电"),
-        (["2"], "intake-mongolian", "mongolian", "来电|蒙语"),
+        (["9"], "intake-mongolian", "mongolian", "来电|蒙语"),
     ],
 )
-async def test_each_branch_of_the_default_menu(
+async def test_each_branch_of_the_key_menu_without_speech(
     menu: MenuDocument, inputs: list[str], queue: str, rule: str, display: str
 ) -> None:
-    result = await run(menu, inputs)
+    """Speech off: the caller hears the greeting and then the key menu, nothing else."""
+    result = await run(menu, inputs, speech=False)
     assert result.outcome == "routed"
     assert result.queue == queue
     assert result.destination == ("hotline-queues", queue)
@@ -48,47 +48,62 @@ async def test_each_branch_of_the_default_menu(
     assert result.variables["CALLERID(name)"] == display
     assert result.variables["QUEUE_PRIO"] == "0"
     assert result.unused_inputs == []
-    assert result.prompts[0] == {"prompt": "greeting", "language": "mandarin"}
+    assert [p["prompt"] for p in result.prompts][:2] == ["greeting", "main-menu"]
     assert result.prompts[-1]["prompt"] == "connecting"
 
 
+@pytest.mark.parametrize(
+    ("key", "queue", "node"),
+    [("0", "intake", "operator"), ("9", "intake-mongolian", "set-mongolian")],
+)
+async def test_a_key_during_the_speech_prompt_reaches_a_person_or_mongolian(
+    menu: MenuDocument, key: str, queue: str, node: str
+) -> None:
+    result = await run(menu, [key])
+    assert result.queue == queue and result.unused_inputs == []
+    assert [p["prompt"] for p in result.prompts] == ["greeting", "speak-request", "connecting"]
+    assert node in [s["node"] for s in result.path if s["step"] == "node"]
+    assert not any(s["step"] == "speech" for s in result.path), "nobody listened"
+
+
 async def test_mongolian_callers_hear_the_mongolian_prompt(menu: MenuDocument) -> None:
-    result = await run(menu, ["2"])
+    result = await run(menu, ["9"])
     assert result.prompts[-1] == {"prompt": "connecting", "language": "mongolian"}
 
 
 async def test_no_input_twice_goes_to_a_human(menu: MenuDocument) -> None:
-    result = await run(menu, ["silence", "silence"])
+    result = await run(menu, ["silence", "silence"], speech=False)
     assert result.queue == "intake"
     assert [p["prompt"] for p in result.prompts] == [
         "greeting",
-        "choose-language",
+        "main-menu",
         "no-input",
-        "choose-language",
+        "main-menu",
         "connecting",
     ]
     steps = [s for s in result.path if s["step"] in ("retry", "menu_failed")]
     assert steps == [
-        {"step": "retry", "node": "language", "reason": "no_input", "attempt": 2},
-        {"step": "menu_failed", "node": "language", "failures": 2, "last": "no_input"},
+        {"step": "retry", "node": "main", "reason": "no_input", "attempt": 2},
+        {"step": "menu_failed", "node": "main", "failures": 2, "last": "no_input"},
     ]
     assert "ivr=input_failed" in result.variables["__HOTLINE_TAG"]
 
 
 async def test_an_invalid_key_is_retried_then_a_valid_one_works(menu: MenuDocument) -> None:
-    result = await run(menu, ["7", "1", "3"])
+    result = await run(menu, ["7", "3"], speech=False)
     assert result.queue == "dispatch"
     assert [p["prompt"] for p in result.prompts][:4] == [
         "greeting",
-        "choose-language",
+        "main-menu",
         "invalid-input",
-        "choose-language",
+        "main-menu",
     ]
 
 
 async def test_spoken_request_is_classified_and_routed(menu: MenuDocument) -> None:
-    result = await run(menu, ["1", "5", "say:我家暖气不热，屋里才十二度"])
+    result = await run(menu, ["say:我家暖气不热，屋里才十二度"])
     assert result.queue == "intake"
+    assert [p["prompt"] for p in result.prompts] == ["greeting", "speak-request", "connecting"]
     classified = next(s for s in result.path if s["step"] == "classified")
     assert classified["department"] == "heating"
     tag = result.variables["__HOTLINE_TAG"]
@@ -96,30 +111,86 @@ async def test_spoken_request_is_classified_and_routed(menu: MenuDocument) -> No
     assert result.variables["CALLERID(name)"].endswith("|供热")
 
 
-async def test_a_spoken_emergency_is_handed_over_at_once(menu: MenuDocument) -> None:
-    result = await run(menu, ["1", "5", "say:我家着火了，快来人"])
+FIRE = "say:我家着火了，快来人"
+
+
+async def test_a_spoken_emergency_is_confirmed_then_key_1_hands_it_over(
+    menu: MenuDocument,
+) -> None:
+    result = await run(menu, [FIRE, "1"])
     assert result.outcome == "transferred"
     assert result.number == "119"
     assert result.destination == ("hotline-transfer", "119")
-    assert result.prompts[-1]["prompt"] == "emergency-handoff"
+    prompts = [p["prompt"] for p in result.prompts]
+    assert prompts == ["greeting", "speak-request", "confirm-119", "emergency-handoff"]
+    confirm = next(s for s in result.path if s["step"] == "emergency_confirm")
+    assert (confirm["service"], confirm["choice"]) == ("119", "handoff")
 
 
-async def test_speech_unavailable_falls_back_to_a_human(menu: MenuDocument) -> None:
-    result = await run(menu, ["1", "5"], speech=False)
+async def test_key_2_goes_on_as_an_ordinary_request_tagged(menu: MenuDocument) -> None:
+    result = await run(menu, [FIRE, "2"])
+    assert (result.outcome, result.queue) == ("routed", "intake")
+    assert result.variables["QUEUE_PRIO"] == "0"
+    tag = result.variables["__HOTLINE_TAG"]
+    assert "emergency_declined=119" in tag and "possible_emergency" not in tag
+    assert "intent=new_request" in tag
+    assert [p["prompt"] for p in result.prompts][-2:] == ["confirm-119", "connecting"]
+
+
+@pytest.mark.parametrize("answer", ["silence", "7"])
+async def test_no_answer_puts_the_call_first_for_the_next_operator(
+    menu: MenuDocument, answer: str
+) -> None:
+    result = await run(menu, [FIRE, answer])
+    assert (result.outcome, result.queue) == ("routed", "intake")
+    assert result.variables["QUEUE_PRIO"] == "10"
+    assert "possible_emergency=119" in result.variables["__HOTLINE_TAG"]
+    assert result.variables["CALLERID(name)"].startswith("疑似紧急119")
+    route = next(s for s in result.path if s["step"] == "route")
+    assert route["tags"]["possible_emergency"] == "119" and route["handoff"] is None
+
+
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [("帮我转120", "120"), ("给我接一下幺幺零", "110"), ("帮 我 转 一 一 九", "119")],
+)
+async def test_an_explicit_request_is_handed_over_without_a_question(
+    menu: MenuDocument, said: str, number: str
+) -> None:
+    result = await run(menu, [f"say:{said}"], requested_service=requested_service)
+    assert (result.outcome, result.number) == ("transferred", number)
+    assert not any(p["prompt"].startswith("confirm-") for p in result.prompts)
+    assert result.unused_inputs == []
+
+
+async def test_without_the_question_a_suspected_emergency_is_never_handed_over() -> None:
+    data = parse_text(default_menu_text())
+    data["nodes"]["speak"]["confirm_emergency"] = None
+    result = await run(load(data), [FIRE])
+    assert (result.outcome, result.queue) == ("routed", "intake")
+    assert result.variables["QUEUE_PRIO"] == "10"
+    confirm = next(s for s in result.path if s["step"] == "emergency_confirm")
+    assert confirm["choice"] == "not_asked"
+
+
+async def test_speech_unavailable_falls_back_to_the_key_menu(menu: MenuDocument) -> None:
+    result = await run(menu, ["2"], speech=False)
     fallback = next(s for s in result.path if s["step"] == "speech_fallback")
     assert fallback == {
         "step": "speech_fallback",
         "node": "speak",
         "reason": "speech is not enabled",
-        "to": "speech-failed",
+        "to": "main",
     }
     assert result.queue == "intake"
-    assert [p["prompt"] for p in result.prompts][-2:] == ["speech-failed", "connecting"]
+    assert [p["prompt"] for p in result.prompts] == ["greeting", "main-menu", "connecting"]
 
 
-async def test_nothing_said_falls_back(menu: MenuDocument) -> None:
-    result = await run(menu, ["1", "5", "silence"])
+async def test_nothing_said_falls_back_to_the_key_menu(menu: MenuDocument) -> None:
+    result = await run(menu, ["silence", "3"])
     assert any(s["step"] == "speech_fallback" for s in result.path)
+    assert result.queue == "dispatch"
+    assert [p["prompt"] for p in result.prompts][:3] == ["greeting", "speak-request", "main-menu"]
 
 
 def test_bad_simulator_inputs_are_refused() -> None:
@@ -129,9 +200,14 @@ def test_bad_simulator_inputs_are_refused() -> None:
         check_inputs(["1", "12"])
 
 
-async def test_the_path_of_a_run_gives_back_its_inputs(menu: MenuDocument) -> None:
-    result = await run(menu, ["7", "1", "5", "say:我家暖气不热"])
-    assert inputs_of(result.path) == ["7", "1", "5", "say:我家暖气不热"]
+@pytest.mark.parametrize(
+    "inputs", [["silence", "7", "1"], [FIRE, "2"], [FIRE, "silence"], ["0"], ["say:我家暖气不热"]]
+)
+async def test_the_path_of_a_run_gives_back_its_inputs(
+    menu: MenuDocument, inputs: list[str]
+) -> None:
+    result = await run(menu, inputs)
+    assert inputs_of(result.path) == inputs
     again = await run(menu, inputs_of(result.path))
     assert signature(again.path) == signature(result.path)
 
@@ -237,12 +313,14 @@ async def test_a_router_prompt_the_menu_does_not_define_is_skipped_not_fatal() -
                 "prompt": "p",
                 "next": "human",
                 "fallback": "human",
+                "confirm_emergency": {"prompts": dict.fromkeys(("110", "119", "120", "122"), "p")},
             },
             "human": {"type": "route"},
         }
     )
-    # This menu has no "emergency-handoff" prompt, which the router asks for.
-    result = await simulate(menu, ["say:有人打架"], router=static_router(), classify=classify)
+    # This menu has no "emergency-handoff" prompt, which the router asks for once the caller
+    # confirmed (key 1).
+    result = await simulate(menu, ["say:有人打架", "1"], router=static_router(), classify=classify)
     assert result.destination == ("hotline-transfer", "110")
     assert {
         "step": "prompt_missing",

@@ -185,6 +185,7 @@ def test_speech_limits_out_of_range() -> None:
         "silence_ms": 50,
         "next": "human",
         "fallback": "human",
+        "confirm_emergency": {"prompts": dict.fromkeys(("110", "119", "120", "122"), "wait")},
     }
     assert problems(data) == [
         (

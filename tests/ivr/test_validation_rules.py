@@ -150,7 +150,14 @@ def test_node_id_is_well_formed() -> None:
     ]
 
 
-SPEAK = {"type": "collect_speech", "prompt": "hello", "next": "human", "fallback": "human"}
+SERVICES = ("110", "119", "120", "122")
+SPEAK = {
+    "type": "collect_speech",
+    "prompt": "hello",
+    "next": "human",
+    "fallback": "human",
+    "confirm_emergency": {"prompts": dict.fromkeys(SERVICES, "hello")},
+}
 DIGITS = {"type": "collect_digits", "prompt": "hello", "tag": "order_number", "next": "human"}
 
 
@@ -189,6 +196,63 @@ def test_prompt_is_present(node: dict[str, Any], why: str) -> None:
     data = document({"main": node} if ends_here else {"main": node, "human": HUMAN})
     assert node_rule_finds(validation.prompt_is_present, data) == [
         ("dead_end", "nodes.main.prompt", f"prompt is missing: {why}")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("confirm", "found"),
+    [
+        (
+            {"prompts": {"119": "hello"}},
+            [
+                (
+                    "invalid_value",
+                    "nodes.main.confirm_emergency.prompts",
+                    f"no prompt for {service}: a possible {service} emergency could not be "
+                    "confirmed (it would go to an operator without asking)",
+                )
+                for service in ("110", "120", "122")
+            ],
+        ),
+        (
+            {"prompts": {**dict.fromkeys(SERVICES, "hello"), "999": "hello"}, "timeout": 30},
+            [
+                (
+                    "invalid_value",
+                    "nodes.main.confirm_emergency.prompts.999",
+                    "'999' is not an emergency service (110, 119, 120, 122)",
+                ),
+                (
+                    "out_of_range",
+                    "nodes.main.confirm_emergency.timeout",
+                    "timeout is 30 seconds; it must be between 1 and 15",
+                ),
+            ],
+        ),
+    ],
+)
+def test_emergency_confirmation_is_complete(confirm: dict[str, Any], found: Found) -> None:
+    data = document({"main": {**SPEAK, "confirm_emergency": confirm}, "human": HUMAN})
+    assert node_rule_finds(validation.emergency_confirmation_is_complete, data) == found
+
+
+def test_a_speech_step_without_confirmation_needs_no_confirmation_prompts() -> None:
+    data = document({"main": {**SPEAK, "confirm_emergency": None}, "human": HUMAN})
+    assert check(load(data), set()) == []
+
+
+def test_the_confirmation_prompts_must_be_heard() -> None:
+    speak = {**SPEAK, "confirm_emergency": {"prompts": dict.fromkeys(SERVICES, "ask")}}
+    data = document({"main": speak, "human": HUMAN})
+    assert [p[1] for p in document_rule_finds(validation.prompts_can_be_heard, data)] == [
+        f"nodes.main.confirm_emergency.prompts.{service}" for service in SERVICES
+    ]
+
+
+def test_keys_a_speech_step_takes_are_phone_keys() -> None:
+    data = document({"main": {**SPEAK, "options": {"0": "human", "x": "human"}}, "human": HUMAN})
+    assert node_rule_finds(validation.menu_keys_are_phone_keys, data) == [
+        ("invalid_value", "nodes.main.options.x", "'x' is not a phone key (one of 0-9, * and #)")
     ]
 
 

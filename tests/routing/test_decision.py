@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 from routing import classify
 from routing.decision import (
     FALLBACKS,
+    PRIORITY_ELDERLY,
+    PRIORITY_EMERGENCY,
+    PRIORITY_REPEAT,
     QUEUES,
     CallerHistory,
     OpenCase,
@@ -38,11 +41,67 @@ def test_heating_complaint_goes_to_intake_with_the_tag() -> None:
     assert header_value(d.tags).isascii()
 
 
-def test_emergency_is_handed_over_to_the_configured_number() -> None:
+def test_a_confirmed_emergency_is_handed_over_to_the_configured_number() -> None:
     fire = classify("楼下着火了，好大的烟，快来人").to_dict()
-    d = decide(RoutingRequest(classification=fire), ALL, {"119": "0471119"})
+    request = RoutingRequest(classification=fire, handoff="119", handoff_how="confirmed")
+    d = decide(request, ALL, {"119": "0471119"})
     assert d.queue == "handoff" and d.handoff_number == "0471119" and d.prompt
-    assert d.rule == "emergency"
+    assert d.rule == "emergency" and d.tags["handoff"] == "confirmed"
+
+
+def test_a_suspected_emergency_alone_is_never_handed_over() -> None:
+    """The classifier's guess puts the call first in line for the next free operator."""
+    fire = classify("楼下着火了，好大的烟，快来人").to_dict()
+    d = decide(RoutingRequest(classification=fire, elderly=True), ALL, {"119": "0471119"})
+    assert (d.queue, d.rule, d.handoff_number) == ("intake", "possible_emergency", None)
+    assert d.priority == PRIORITY_EMERGENCY > PRIORITY_ELDERLY + PRIORITY_REPEAT
+    assert d.tags["possible_emergency"] == "119" and "out_of_scope" not in d.tags
+    assert d.tags["display"].startswith("疑似紧急119")
+    assert "possible_emergency=119" in header_value(d.tags)
+    # Nobody in intake: the first queue with someone in it, still first in line.
+    d = decide(RoutingRequest(classification=fire), {"dispatch": 0, "callback": 2})
+    assert (d.queue, d.priority, d.tags["fallback"]) == ("callback", PRIORITY_EMERGENCY, "intake")
+
+
+def test_a_declined_emergency_is_routed_as_an_ordinary_request() -> None:
+    fire = classify("楼下着火了，好大的烟，快来人").to_dict()
+    d = decide(RoutingRequest(classification=fire, emergency_declined=True), ALL)
+    assert (d.queue, d.rule, d.priority) == ("intake", "default", 0)
+    assert d.tags["emergency_declined"] == "119" and d.tags["intent"] == "new_request"
+    assert "possible_emergency" not in d.tags and "out_of_scope" not in d.tags
+
+
+def test_the_router_reads_the_callers_answer_and_explicit_requests() -> None:
+    fire = classify("楼下着火了，好大的烟，快来人").to_dict()
+
+    @dataclass
+    class Call:
+        transcript: str | None
+        tags: dict[str, str]
+        unique_id: str = "u"
+        caller_number: str = "13800138000"
+        language: str = "mandarin"
+        classification: Mapping[str, Any] | None = None
+
+    def request(call: Call) -> RoutingRequest:
+        return request_for(call, call.classification, CallerHistory())
+
+    said = "楼下着火了，好大的烟，快来人"
+    confirmed = request(Call(said, {"emergency_choice": "handoff"}, classification=fire))
+    assert (confirmed.handoff, confirmed.handoff_how) == ("119", "confirmed")
+    declined = request(Call(said, {"emergency_choice": "continue"}, classification=fire))
+    assert declined.handoff is None and declined.emergency_declined
+    silent = request(Call(said, {"emergency_choice": "no_key"}, classification=fire))
+    assert silent.handoff is None and not silent.emergency_declined
+    asked = request(Call("帮我转一二零", {}))
+    assert (asked.handoff, asked.handoff_how) == ("120", "requested")
+    # Key 1 names no service of its own: without a suspected emergency nothing is handed over.
+    assert (
+        request(
+            Call("我家暖气不热", {"emergency_choice": "handoff"}, classification=HEATING)
+        ).handoff
+        is None
+    )
 
 
 def test_rules_in_order() -> None:
@@ -125,8 +184,11 @@ def test_an_open_case_about_the_same_matter_is_linked() -> None:
 def test_an_emergency_is_handed_over_even_with_an_order_number() -> None:
     fire = classify("楼下着火了，好大的烟，快来人").to_dict()
     history = CallerHistory(named_number=ORDER.reference, named_order=ORDER)
-    d = decide(RoutingRequest(classification=fire, history=history), ALL)
+    d = decide(RoutingRequest(classification=fire, history=history, handoff="119"), ALL)
     assert d.queue == "handoff" and d.order is None
+    # Unconfirmed, it is still the emergency and not the order that decides the queue.
+    d = decide(RoutingRequest(classification=fire, history=history), ALL)
+    assert (d.queue, d.rule, d.order) == ("intake", "possible_emergency", None)
 
 
 def test_elderly_and_repeated_callers_get_higher_priority() -> None:

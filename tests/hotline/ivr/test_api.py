@@ -195,21 +195,25 @@ async def test_diff_and_diagram(client: httpx.AsyncClient) -> None:
 
 async def test_simulate_over_the_api(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/ivr/versions/1/simulate", json={"inputs": ["1", "3"], "every_queue_staffed": True}
+        "/api/ivr/versions/1/simulate",
+        json={"inputs": ["silence", "3"], "every_queue_staffed": True},
     )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["outcome"] == "routed" and body["queue"] == "dispatch"
+    # Nothing said at the speech step: the key menu, where 3 asks for the progress of a case.
     assert [p["prompt"] for p in body["prompts"]] == [
         "greeting",
-        "choose-language",
+        "speak-request",
         "main-menu",
         "enter-order-number",  # no number keyed: on to dispatch
         "connecting",
     ]
     # The live router decides over the roster (empty here: nobody on duty); the rules, and
     # the path through the menu, are the same.
-    live = (await client.post("/api/ivr/versions/1/simulate", json={"inputs": ["1", "3"]})).json()
+    live = (
+        await client.post("/api/ivr/versions/1/simulate", json={"inputs": ["silence", "3"]})
+    ).json()
     assert live["prompts"] == body["prompts"]
     route = next(s for s in live["path"] if s["step"] == "route")
     staffed = next(s for s in body["path"] if s["step"] == "route")

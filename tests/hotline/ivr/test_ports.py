@@ -65,8 +65,9 @@ async def test_the_rules_in_order_without_a_roster() -> None:
     assert await queue("enterprise callback") == "callback"
 
 
-async def test_an_emergency_is_handed_over_to_the_configured_number() -> None:
-    fire = facts(classification={"intent": "emergency", "emergency": "119"})
+async def test_a_confirmed_emergency_is_handed_over_to_the_configured_number() -> None:
+    suspected = {"intent": "emergency", "emergency": "119"}
+    fire = facts(classification=suspected, tags={"emergency_choice": "handoff"})
     target = await static_router({"119": "0471119"}).route(fire)
     assert (target.queue, target.handoff_number, target.prompt) == (
         "handoff",
@@ -75,6 +76,13 @@ async def test_an_emergency_is_handed_over_to_the_configured_number() -> None:
     )
     target = await static_router().route(fire)
     assert target.handoff_number == "119"
+    # Without the caller's key 1: the next free operator, first in line, tagged.
+    unconfirmed = facts(classification=suspected, tags={"emergency_choice": "no_key"})
+    target = await static_router({"119": "0471119"}).route(unconfirmed)
+    assert (target.queue, target.handoff_number) == ("intake", None)
+    variables = channel_variables(target)
+    assert "possible_emergency=119" in variables["HOTLINE_TAG"]
+    assert int(variables["QUEUE_PRIO"]) > 5
 
 
 async def test_the_menu_tags_reach_the_channel_with_the_decision() -> None:

@@ -73,8 +73,8 @@ async def simulate(service: Service, body: dict[str, Any]) -> httpx.Response:
 async def test_a_simulation_with_the_live_router_stores_nothing_and_reads_no_history(
     service: Service,
 ) -> None:
-    # 1: Mandarin, 2: a personal request, then the route node.
-    response = await simulate(service, {"inputs": ["1", "2"], "caller_number": NUMBER})
+    # Nothing said at the speech step: the key menu; 2: a personal request, then the route.
+    response = await simulate(service, {"inputs": ["silence", "2"], "caller_number": NUMBER})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["outcome"] == "routed"
@@ -89,7 +89,8 @@ async def test_a_simulation_with_every_queue_staffed_stores_nothing_either(
     service: Service,
 ) -> None:
     response = await simulate(
-        service, {"inputs": ["1", "2"], "caller_number": NUMBER, "every_queue_staffed": True}
+        service,
+        {"inputs": ["silence", "2"], "caller_number": NUMBER, "every_queue_staffed": True},
     )
     assert response.status_code == 200, response.text
     assert case_of(service) not in response.text
@@ -99,7 +100,7 @@ async def test_a_simulated_call_keying_an_order_number_neither_reads_nor_follows
     service: Service,
 ) -> None:
     case = case_of(service)
-    inputs = ["1", "3", f"digits:{case}#"]
+    inputs = ["silence", "3", f"digits:{case}#"]
     response = await simulate(service, {"inputs": inputs, "caller_number": NUMBER})
     assert response.status_code == 200, response.text
     route = next(step for step in response.json()["path"] if step["step"] == "route")

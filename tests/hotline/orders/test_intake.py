@@ -211,7 +211,8 @@ async def test_a_progress_enquiry_without_a_number_links_the_only_open_order(
 
 
 async def test_an_emergency_makes_no_order(hotline: Hotline) -> None:
-    _, decision = await hotline.call("楼下着火了，好大的烟，快来人")
+    # (the caller confirmed the hand-off with key 1: only then is a call handed over)
+    _, decision = await hotline.call("楼下着火了，好大的烟，快来人", emergency_choice="handoff")
     assert decision.queue == "handoff" and "order" not in decision.tags
     assert hotline.orders_of() == []
 
