@@ -4,6 +4,7 @@
   app, letter) becomes a draft order, pre-classified from its text;
 - `GET /api/work-orders?status=&department=&due=overdue|today&created_from=&created_to=&caller=`:
   a page of orders (newest first; soonest due first with `due`);
+- `GET /api/work-orders/search?q=`: find orders by number, day or words (the console);
 - `GET /api/work-orders/{number}`: one order and its history;
 - `PATCH /api/work-orders/{number}`: the operator's fields, with the version they were read
   at (a stale version: 409 with the current order);
@@ -30,6 +31,9 @@ from hotline.core.audit import audit, client_address
 from hotline.core.auth import Role, User, mask_number
 from hotline.core.db import utcnow
 from hotline.orders.lifecycle import ACTIONS, OrderError
+from hotline.orders.search import MAX_LIMIT as SEARCH_MAX_LIMIT
+from hotline.orders.search import MAX_QUERY as SEARCH_MAX_QUERY
+from hotline.orders.search import SearchError, search_orders
 from hotline.orders.store import (
     MAX_PAGE,
     MAX_SUMMARY,
@@ -39,6 +43,7 @@ from hotline.orders.store import (
     OrderFilter,
     OrderStore,
     VersionConflict,
+    visible_to,
 )
 from hotline.orders.tables import WorkOrder
 from hotline.orders.views import ROLE_ACTIONS, history_json, order_json, shows_personal
@@ -243,6 +248,40 @@ async def list_orders(
         "offset": offset,
         "next_offset": offset + limit if more else None,
     }
+
+
+@router.get("/search")
+async def search(
+    request: Request,
+    user: Reader,
+    q: Annotated[str, Query(min_length=1, max_length=SEARCH_MAX_QUERY)],
+    limit: Annotated[int, Query(ge=1, le=SEARCH_MAX_LIMIT)] = 20,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="`next_before` of the last page")
+    ] = None,
+) -> dict[str, Any]:
+    """Find orders for the console, newest first: 13 digits find that order, the 8 digits of a
+    day list its orders, anything else is words (all of them in the transcript, summary or
+    place). A department sees only its own among them. The query is not logged or audited
+    (it may be what a caller said); the orders shown are."""
+    scope = _scope(user)
+    store = _store(request)
+
+    def find() -> tuple[list[WorkOrder], int | None]:
+        with store.sessions() as session:
+            found = search_orders(session, q, limit=limit, before_id=before)
+        last = found[-1].id if len(found) == limit else None
+        return [o for o in found if visible_to(o, scope)], last
+
+    try:
+        orders, last = await asyncio.to_thread(find)
+    except SearchError as exc:
+        raise HTTPException(422, {"error": exc.code, "message": str(exc)}) from None
+    if any(shows_personal(user.role, o) for o in orders):
+        detail = {"numbers": [o.number for o in orders]}
+        await asyncio.to_thread(_audit, request, user, "search", None, detail)
+    now = utcnow()
+    return {"items": [order_json(o, user.role, now) for o in orders], "next_before": last}
 
 
 @router.get("/{number}")

@@ -306,3 +306,54 @@ def test_a_bad_deadline_table_stops_the_service_with_its_reason(settings: Settin
     bad = settings.model_copy(update={"order_deadlines": '{"departments": {"heating": "fast"}}'})
     with pytest.raises(ValueError, match="departments.heating: unknown class 'fast'"):
         Service(bad)
+
+
+async def test_the_console_finds_orders_by_number_day_and_words(client: Client) -> None:
+    c, service = client
+    h = auth(service, "operator")
+    lamp = await written(c, h)
+    other = await written(c, h, text="公园门口的共享单车乱停乱放", caller_number="13900000000")
+    for q, found in (
+        (lamp["number"], [lamp]),
+        (lamp["number"][:8], [other, lamp]),
+        ("楼道灯", [lamp]),
+        ("单车 公园", [other]),
+        ("地铁", []),
+    ):
+        r = await c.get("/api/work-orders/search", params={"q": q}, headers=h)
+        assert r.status_code == 200, r.text
+        assert [o["number"] for o in r.json()["items"]] == [o["number"] for o in found], q
+    # Pages: the newest first, `next_before` for the next page.
+    r = await c.get(
+        "/api/work-orders/search", params={"q": lamp["number"][:8], "limit": 1}, headers=h
+    )
+    page = r.json()
+    assert [o["number"] for o in page["items"]] == [other["number"]]
+    r = await c.get(
+        "/api/work-orders/search",
+        params={"q": lamp["number"][:8], "limit": 1, "before": page["next_before"]},
+        headers=h,
+    )
+    assert [o["number"] for o in r.json()["items"]] == [lamp["number"]]
+    for bad in ({"q": ""}, {"q": "灯" * 201}, {"q": "灯", "limit": 0}, {"q": "灯", "limit": 101}):
+        assert (await c.get("/api/work-orders/search", params=bad, headers=h)).status_code == 422
+    # A department finds only what was dispatched to it, and the number masked.
+    await c.post(
+        f"/api/work-orders/{lamp['number']}/dispatch",
+        json={"department": "housing_urban_rural"},
+        headers=h,
+    )
+    housing = auth(service, "department", "housing_urban_rural")
+    r = await c.get("/api/work-orders/search", params={"q": lamp["number"][:8]}, headers=housing)
+    assert [o["number"] for o in r.json()["items"]] == [lamp["number"]]
+    water = auth(service, "department", "water_supply")
+    r = await c.get("/api/work-orders/search", params={"q": "楼道灯"}, headers=water)
+    assert r.json()["items"] == []
+    assert (
+        await c.get("/api/work-orders/search", params={"q": "灯"}, headers=auth(service, "ops"))
+    ).status_code == 403
+    # The orders shown are audited; the query is not written anywhere.
+    with service.sessions() as s:
+        searches = s.scalars(select(AuditEntry).where(AuditEntry.action == "search")).all()
+    assert searches and all("楼道灯" not in str(e.detail) for e in searches)
+    assert lamp["number"] in str(searches[0].detail)

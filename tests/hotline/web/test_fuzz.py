@@ -94,6 +94,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/roster/decisions/{unique_id}"): SUPERVISOR,
     ("GET", "/api/work-orders"): ORDERS,
     ("POST", "/api/work-orders"): ORDERS,
+    ("GET", "/api/work-orders/search"): ORDERS,
     ("GET", "/api/work-orders/{number}"): ORDERS,
     ("PATCH", "/api/work-orders/{number}"): ORDERS,
     **{("POST", f"/api/work-orders/{{number}}/{action}"): ORDERS for action in ORDER_ACTIONS},
