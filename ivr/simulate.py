@@ -53,6 +53,25 @@ def check_inputs(inputs: list[str]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Pace:
+    """How a simulated caller takes their time, for the simulated clock (`Simulation.seconds`)."""
+
+    #: seconds from the end of a menu's prompt (or the start of a prompt that takes keys) to
+    #: the key
+    think: float = 1.0
+    #: seconds between the keys of a number
+    key_gap: float = 0.6
+    #: seconds of speech per character said (about 4 characters a second)
+    per_character: float = 0.25
+    #: a speech step that hears nothing gives up after this long (the listener's no-input)
+    no_input: float = 6.0
+
+
+#: seconds of the tone before a speech step listens (Asterisk's beep)
+BEEP_SECONDS = 0.3
+
+
 @dataclass
 class SimulatedChannel:
     inputs: list[str]
@@ -64,9 +83,21 @@ class SimulatedChannel:
     destination: tuple[str, str] | None = None
     hung_up: bool = False
     speech_enabled: bool = True
+    #: seconds a played file lasts (None: prompts take no time)
+    durations: Callable[[str], float] | None = None
+    pace: Pace = field(default_factory=Pace)
+    #: the simulated time since the answer
+    clock: float = 0.0
+    #: the simulated time at which the call left the IVR (joined a queue, was transferred)
+    left_at: float | None = None
 
     def _next(self) -> str:
         return self.inputs.pop(0) if self.inputs else SILENCE
+
+    def _length(self, file: str) -> float:
+        if file == "beep":
+            return BEEP_SECONDS
+        return self.durations(file) if self.durations is not None else 0.0
 
     async def answer(self) -> None:
         return None
@@ -78,29 +109,42 @@ class SimulatedChannel:
         # given to the menu that follows, as a real caller's is).
         if escape_digits and set(escape_digits) != set(ALL_KEYS):
             if self.inputs and len(self.inputs[0]) == 1 and self.inputs[0] in escape_digits:
+                self.clock += min(self.pace.think, self._length(prompt))
                 return self.inputs.pop(0)
+        self.clock += self._length(prompt)
         return None
 
     async def collect_digits(
         self, prompt: str, *, timeout: float = 5.0, max_digits: int = 1
     ) -> tuple[str, bool]:
         self.played.append(prompt)
+        self.clock += self._length(prompt)
         item = self._next()
         if item == SILENCE or item.startswith(SAY):
+            self.clock += timeout
             return "", True
-        return item.removeprefix(DIGITS), False
+        keys = item.removeprefix(DIGITS)
+        self.clock += self.pace.think + self.pace.key_gap * (len(keys) - 1)
+        return keys, False
 
-    async def listen(self, _channel: Any, _max_seconds: float, _silence_ms: int) -> str | None:
+    async def listen(self, _channel: Any, max_seconds: float, silence_ms: int) -> str | None:
         if not self.speech_enabled:
             raise SpeechUnavailable("speech is not enabled")
         item = self._next()
-        return item[len(SAY) :].strip() if item.startswith(SAY) else None
+        if not item.startswith(SAY):
+            self.clock += min(self.pace.no_input, max_seconds)
+            return None
+        said = item[len(SAY) :].strip()
+        spoken = min(max_seconds, len(said) * self.pace.per_character)
+        self.clock += min(max_seconds, spoken + silence_ms / 1000)
+        return said
 
     async def set_variable(self, name: str, value: str) -> None:
         self.variables[name] = value
 
     async def continue_in_dialplan(self, context: str, exten: str, priority: int = 1) -> None:
         self.destination = (context, exten)
+        self.left_at = self.clock
 
     async def hangup(self) -> None:
         self.hung_up = True
@@ -116,6 +160,10 @@ class Simulation:
     destination: tuple[str, str] | None
     variables: dict[str, str]
     unused_inputs: list[str]
+    #: simulated seconds from the answer to leaving the IVR (a queue or a transfer), from
+    #: the prompts' lengths and the caller's `Pace`; None when it hung up or prompts had no
+    #: lengths
+    seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,14 +190,20 @@ async def simulate(
     resolve_prompt: Callable[[str, str], str | None] | None = None,
     caller_number: str = "13800138000",
     requested_service: RequestedService | None = None,
+    durations: Callable[[str], float] | None = None,
+    pace: Pace | None = None,
 ) -> Simulation:
-    """Walk `document` with `inputs`; raises SimulationInputError for a malformed input."""
+    """Walk `document` with `inputs`; raises SimulationInputError for a malformed input.
+    With `durations` (seconds of a played file, as `resolve_prompt` names it) the result
+    tells how long the caller spent in the IVR."""
     check_inputs(inputs)
     channel = SimulatedChannel(
         list(inputs),
         unique_id=f"simulated-{uuid.uuid4().hex[:12]}",
         caller_number=caller_number,
         speech_enabled=speech,
+        durations=durations,
+        pace=pace or Pace(),
     )
     path: list[dict[str, Any]] = []
 
@@ -185,6 +239,9 @@ async def simulate(
         destination=channel.destination,
         variables=channel.variables,
         unused_inputs=channel.inputs,
+        seconds=round(channel.left_at, 2)
+        if durations is not None and channel.left_at is not None
+        else None,
     )
 
 
