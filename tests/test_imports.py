@@ -55,6 +55,8 @@ FEATURE_USES: Mapping[str, frozenset[str]] = {
     "orders": frozenset({"kb"}),
     # reports count work orders per shift of the roster
     "reports": frozenset({"orders", "roster"}),
+    # operators' corrections on work orders become the classifier's training rows
+    "classify": frozenset({"orders"}),
 }
 #: the development tools' command tables: `hotline/cli.py` adds them to the `hotline`
 #: command; they import the tools themselves only inside the commands

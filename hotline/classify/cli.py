@@ -6,7 +6,15 @@
     hotline classify build                   regenerate the corpus and the model
     hotline bench classify                   latency and throughput (hotline.bench)
 
-A first argument of `eval` or `build` is a verb; use `--text` to classify those very words.
+A city's own model versions (hotline.classify.store; the controller follows the live one):
+
+    hotline classify train --data history.csv [--note ..] [--evaluate holdout|cv|none]
+    hotline classify eval --data labelled.jsonl [--version N|shipped|live] [--json]
+    hotline classify versions [--json]
+    hotline classify use N | use shipped
+    hotline classify corrections --since 2026-01-01 [--until ..] -o corrections.csv
+
+A first argument that is one of VERBS is a verb; use `--text` to classify those very words.
 """
 
 from __future__ import annotations
@@ -14,11 +22,12 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 
-VERBS = ("eval", "build")
+VERBS = ("eval", "build", "train", "versions", "use", "corrections")
 
 #: `hotline classify` is a command of `hotline` itself (this app is added without a name)
 app = typer.Typer()
@@ -114,13 +123,87 @@ def classify_command(
             help="Add `explanation` (words for the operator) and `evidence` to the output.",
         ),
     ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            dir_okay=False,
+            help="train: a history CSV; eval: a labelled JSON-lines file.",
+        ),
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="train: a note kept with the version.")] = "",
+    evaluate: Annotated[
+        str,
+        typer.Option(
+            "--evaluate",
+            help="train: figures of the new version on the city's rows: holdout (one fifth "
+            "held out, one extra fit), cv (--folds extra fits) or none.",
+        ),
+    ] = "holdout",
+    folds: Annotated[int, typer.Option("--folds", help="train --evaluate cv: folds.")] = 5,
+    base_corpus: Annotated[
+        Path | None,
+        typer.Option(
+            "--base-corpus",
+            dir_okay=False,
+            help="train: the corpus whose training split is fitted with the city's rows "
+            "(default: the shipped corpus).",
+        ),
+    ] = None,
+    version: Annotated[
+        str, typer.Option("--version", help="eval --data: N, shipped or live.")
+    ] = "live",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="eval, versions: JSON instead of tables.")
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="corrections: orders created from YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="corrections: ... and before YYYY-MM-DD.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", dir_okay=False, help="corrections: the CSV to write."),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="train, use: who (default: the system user).")
+    ] = None,
 ) -> None:
     """Pre-classify a request: emergency, scope, kind, domain, department, enterprise."""
     words = args or []
     if words and words[0] in VERBS and text is None and not jsonl:
-        if len(words) > 1:
-            raise typer.BadParameter(f"`{words[0]}` takes no further arguments")
-        _run_eval() if words[0] == "eval" else _run_build()
+        from hotline.classify import versions as verbs
+
+        options = verbs.Options(
+            data=data,
+            note=note,
+            evaluate=evaluate,
+            folds=folds,
+            base_corpus=base_corpus,
+            version=version,
+            as_json=as_json,
+            since=since,
+            until=until,
+            output=output,
+            by=by,
+        )
+        verb, rest = words[0], words[1:]
+        if verb == "use":
+            verbs.check_options(verb, options)
+            if len(rest) != 1:
+                raise typer.BadParameter("`use` takes one version: a number or `shipped`")
+            verbs.use(rest[0], options)
+            return
+        if rest:
+            raise typer.BadParameter(f"`{verb}` takes no further arguments")
+        verbs.check_options(verb, options)
+        if verb == "eval" and data is None:
+            _run_eval()
+        elif verb == "build":
+            _run_build()
+        else:
+            verbs.COMMANDS[verb](options)
         return
 
     from routing import ModelError, default_classifier
