@@ -22,6 +22,7 @@ from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_m
 from asr.model import default_model_path
 from hotline.calls.store import CallLog, CallRecord
 from hotline.calls.store import forget_words as forget_call_words
+from hotline.classify.feature import LiveModel
 from hotline.core import db
 from hotline.core.auth import FailureLimiter
 from hotline.core.metrics import Metrics
@@ -98,6 +99,8 @@ class Service:
             on_step_latency=self.metrics.agi_step_latency.observe,
             orphan_destination=("hotline-degraded", "s"),
         )
+        #: the classifier of the live model version (`hotline classify use N`; 0: shipped)
+        self.classifier = LiveModel(self.sessions, registry=self.metrics.registry)
         # Work orders: a call routed to a queue makes one (or follows one up). Due times
         # count the roster's working days; overdue orders are counted on /metrics.
         self.orders = OrdersFeature(
@@ -135,6 +138,7 @@ class Service:
             speech=lambda: self.speech,
             router=lambda: getattr(self, "router", None),
             executor=self.call_pool,
+            classifier=lambda: self.classifier.current,
         )
         self.flow: CallFlow = flow or self.ivr.flow
         # Every call is recorded (MixMonitor) and ingested, transcribed with the speech model.
@@ -160,6 +164,7 @@ class Service:
             await asyncio.to_thread(self.kb.ensure_starter)
         except Exception:  # calls go on without it; `hotline kb load-starter` retries
             log.exception("could not load the knowledge base's starter set")
+        await self.classifier.start()
         await self.ivr.start()
         if self.settings.speech_enabled:
             await self._start_speech()
@@ -240,6 +245,7 @@ class Service:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self._stop_part("routing", self.routing.stop())
+        await self._stop_part("classifier", self.classifier.stop())
         await self._stop_part("work orders", self.orders.stop())
         await self._stop_part("calls", self.agi.stop())
         await self._stop_part("AMI", self.ami.close())

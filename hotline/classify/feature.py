@@ -7,7 +7,9 @@ loads it at start and then reads the one-row live table every `poll_seconds` (5 
 a few seconds, with no signal or API between them. A version is loaded in a worker thread and
 swapped in whole (one attribute), so a call in progress keeps the classifier it started a step
 with. A version that cannot be loaded (damaged, from another release) is logged once and the
-classifier in use stays; the database being away keeps it too.
+classifier in use stays; the database being away keeps it too. A city version decides
+departments with the dispatch catalogue the default classifier was given (the catalogue
+feature's live version), checked at every poll.
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ from routing import Classifier, default_classifier
 log = logging.getLogger("hotline.classify")
 
 POLL_SECONDS = 5.0
+
+
+def follow_catalogue(classifier: Classifier) -> None:
+    """Give a city version the dispatch catalogue the default classifier has: the catalogue
+    feature hands its live version to the default classifier only (hotline.catalogue)."""
+    shipped = default_classifier()
+    if classifier is shipped:
+        return
+    catalogue = getattr(shipped, "catalogue", None)
+    use = getattr(classifier, "use_catalogue", None)
+    if use is not None and getattr(classifier, "catalogue", None) is not catalogue:
+        use(catalogue)
 
 
 class LiveModel:
@@ -60,6 +74,8 @@ class LiveModel:
         """Load the live version if it changed (blocking: run it in a worker thread).
         Returns whether the classifier in use changed."""
         live = self.store.live().version
+        if self._classifier is not None:
+            follow_catalogue(self._classifier)
         if live == self.version or live == self._refused:
             return False
         if live == SHIPPED:
@@ -67,6 +83,7 @@ class LiveModel:
         else:
             try:
                 classifier = Classifier(self.store.model(live))
+                follow_catalogue(classifier)
             except VersionError as exc:
                 self._refused = live
                 log.error("%s; the classifier stays on version %s", exc, self.version or 0)

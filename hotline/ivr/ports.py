@@ -22,7 +22,7 @@ import contextlib
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asr import AudioSocketServer, DecodersBusy, SpeechStepError
 from hotline.core.workers import in_worker
@@ -32,6 +32,9 @@ from routing.decision import Decision, every_queue_staffed, header_value
 from routing.handoff import requested_service
 from routing.router import CallRouter
 from telephony.agi import AGICommandError, AGISession
+
+if TYPE_CHECKING:
+    from routing import Classifier
 
 __all__ = [
     "AudioSocketListener",
@@ -91,14 +94,17 @@ async def send_to_queue(session: AGISession, target: RouteTarget) -> None:
     await session.continue_in_dialplan("hotline-queues", target.queue)
 
 
-async def classify_text(text: str, executor: Executor | None = None) -> dict[str, Any] | None:
+async def classify_text(
+    text: str, executor: Executor | None = None, classifier: Classifier | None = None
+) -> dict[str, Any] | None:
     """The taxonomy object for `text` (None when there is nothing to classify); the model
     runs in a worker thread of `executor` (default: the loop's), so its first load never
-    stalls other calls."""
+    stalls other calls. `classifier`: the live model version's (default: the shipped one)."""
     from routing import ClassifyError, classify
 
+    run = classifier.classify if classifier is not None else classify
     try:
-        classification = await in_worker(executor, classify, text)
+        classification = await in_worker(executor, run, text)
     except ClassifyError:
         return None
     data: dict[str, Any] = classification.model_dump(mode="json")

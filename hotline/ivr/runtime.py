@@ -43,6 +43,7 @@ from ivr.document import MenuDocument, default_menu_text, load, parse_text
 from ivr.interpreter import Dialplan, Interpreter
 from ivr.routing_port import Router
 from ivr.validation import validate
+from routing import Classifier
 from telephony.agi import AGISession
 
 log = logging.getLogger("hotline.ivr")
@@ -79,8 +80,11 @@ class IvrRuntime:
         speech: Callable[[], AudioSocketServer | None] = lambda: None,
         router: Callable[[], Router | None] = lambda: None,
         executor: Executor | None = None,
+        classifier: Callable[[], Classifier] | None = None,
     ) -> None:
         self.settings = settings
+        #: the live classifier model version's classifier (None: the shipped one)
+        self.classifier = classifier
         #: the worker threads of calls' steps (classification); None: the loop's own
         self.executor = executor
         self.store = MenuStore(sessions)
@@ -198,7 +202,8 @@ class IvrRuntime:
 
     async def classify(self, text: str) -> dict[str, Any] | None:
         """A caller's words classified on the calls' worker threads."""
-        return await classify_text(text, self.executor)
+        live = self.classifier() if self.classifier is not None else None
+        return await classify_text(text, self.executor, live)
 
     @property
     def router(self) -> Router:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -49,6 +49,9 @@ from hotline.orders.tables import WorkOrder
 from hotline.orders.views import ROLE_ACTIONS, history_json, order_json, shows_personal
 from hotline.web.deps import require, service_of
 from hotline.web.params import PageOffset
+
+if TYPE_CHECKING:
+    from routing import Classifier
 
 router = APIRouter(prefix="/api/work-orders", tags=["work orders"])
 Reader = Annotated[User, require(Role.admin, Role.supervisor, Role.operator, Role.department)]
@@ -169,7 +172,8 @@ def _audit(
 async def create_written(body: WrittenRequest, request: Request, user: Writer) -> dict[str, Any]:
     """A written request of the multimedia desk: a draft order with the text's
     pre-classification (none when the classifier is not available)."""
-    classification = await asyncio.to_thread(_classify, body.text)
+    live = getattr(request.app.state.service, "classifier", None)  # the live model version
+    classification = await asyncio.to_thread(_classify, body.text, live.current if live else None)
     if any(ch in body.caller_name for ch in "\r\n\t\x00"):
         raise HTTPException(422, {"error": "bad_value", "message": "caller_name: one line"})
     new = NewOrder(
@@ -187,11 +191,12 @@ async def create_written(body: WrittenRequest, request: Request, user: Writer) -
     return order_json(order, user.role, utcnow())
 
 
-def _classify(text: str) -> dict[str, Any] | None:
+def _classify(text: str, classifier: Classifier | None = None) -> dict[str, Any] | None:
     from routing import ClassifyError, classify
 
+    run = classifier.classify if classifier is not None else classify
     try:
-        data: dict[str, Any] = classify(text).model_dump(mode="json")
+        data: dict[str, Any] = run(text).model_dump(mode="json")
     except ClassifyError:
         return None
     return data

@@ -3,6 +3,7 @@ controller's live model following `use`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from hotline.classify.tables import ModelVersionRow
 from hotline.cli import app
 from hotline.core import db
 from hotline.core.audit import AuditEntry
+from hotline.ivr.ports import classify_text
+from hotline.orders import api as orders_api
 from tests.hotline.classify.city import city_csv, write_small_base
 
 runner = CliRunner()
@@ -110,6 +113,11 @@ def test_train_use_and_switch_back(env: Path, database_url: str) -> None:
     assert "version 1 is live (was shipped)" in result.stdout
     assert live.refresh() and live.version == 1
     assert live.current.classify(PROBE).department == "civil_affairs"
+    # what calls (the IVR's port) and written requests (the orders API) classify with
+    spoken = asyncio.run(classify_text(PROBE, None, live.current))
+    assert spoken is not None and spoken["department"] == "civil_affairs"
+    written = orders_api._classify(PROBE, live.current)
+    assert written is not None and written["department"] == "civil_affairs"
     assert not live.refresh()  # nothing changed: nothing reloaded
 
     listing = runner.invoke(app, ["classify", "versions", "--json"])
