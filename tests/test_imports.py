@@ -57,6 +57,9 @@ FEATURE_USES: Mapping[str, frozenset[str]] = {
     "reports": frozenset({"orders", "roster"}),
     # operators' corrections on work orders become the classifier's training rows
     "classify": frozenset({"orders"}),
+    # a satisfaction callback closes or reopens its work order; calls keep to the calendar;
+    # the survey's prompts are made and played like the menus' (uploads replace them)
+    "outbound": frozenset({"orders", "roster", "ivr"}),
 }
 #: the development tools' command tables: `hotline/cli.py` adds them to the `hotline`
 #: command; they import the tools themselves only inside the commands
