@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from hotline.bench import cli as bench
+from hotline.catalogue import cli as catalogue
 from hotline.classify import cli as classify
 from hotline.core import cli as core
 from hotline.devtools import cli as devtools
@@ -99,6 +100,7 @@ app.add_typer(roster.app, name="roster")
 app.add_typer(ivr.app, name="ivr")
 app.add_typer(orders.app, name="orders")
 app.add_typer(kb.app, name="kb")
+app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(reports.app, name="report")
 
 

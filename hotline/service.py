@@ -22,6 +22,7 @@ from asr import AudioSocketServer, LoadedModel, ModelError, SpeechEngine, load_m
 from asr.model import default_model_path
 from hotline.calls.store import CallLog, CallRecord
 from hotline.calls.store import forget_words as forget_call_words
+from hotline.catalogue.feature import CatalogueFeature
 from hotline.classify.feature import LiveModel
 from hotline.core import db
 from hotline.core.auth import FailureLimiter
@@ -99,6 +100,9 @@ class Service:
             on_step_latency=self.metrics.agi_step_latency.observe,
             orphan_destination=("hotline-degraded", "s"),
         )
+        #: the dispatch catalogue (派单目录): its versions, the live one (`.live()`), which the
+        #: default classifier is given whenever a version goes live
+        self.catalogue = CatalogueFeature(self.sessions, executor=self.call_pool)
         #: the classifier of the live model version (`hotline classify use N`; 0: shipped)
         self.classifier = LiveModel(self.sessions, registry=self.metrics.registry)
         # Work orders: a call routed to a queue makes one (or follows one up). Due times
@@ -164,6 +168,7 @@ class Service:
             await asyncio.to_thread(self.kb.ensure_starter)
         except Exception:  # calls go on without it; `hotline kb load-starter` retries
             log.exception("could not load the knowledge base's starter set")
+        await self.catalogue.start()
         await self.classifier.start()
         await self.ivr.start()
         if self.settings.speech_enabled:
@@ -246,6 +251,7 @@ class Service:
                     await task
         await self._stop_part("routing", self.routing.stop())
         await self._stop_part("classifier", self.classifier.stop())
+        await self._stop_part("catalogue", self.catalogue.stop())
         await self._stop_part("work orders", self.orders.stop())
         await self._stop_part("calls", self.agi.stop())
         await self._stop_part("AMI", self.ami.close())
@@ -307,6 +313,7 @@ class Service:
     def api_routers(self) -> list[APIRouter]:
         """The web API of every feature, in the order `create_app` includes them."""
         from hotline.calls import api as calls_api
+        from hotline.catalogue import api as api_catalogue
         from hotline.ivr import api as api_ivr
         from hotline.kb import api as api_kb
         from hotline.orders import api as api_orders
@@ -324,6 +331,7 @@ class Service:
             api_merge.router,
             api_kb.router,
             api_reports.router,
+            api_catalogue.router,
         ]
 
     def health(self) -> dict[str, bool]:

@@ -118,12 +118,14 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # What the web API accepts and shows (docs/security.md). A request body is at most
     # `api_max_body_bytes` unless its route names a larger limit (prompt uploads:
-    # `prompt_max_bytes`; the roster's CSV import: `roster_csv_max_bytes`). /docs and
+    # `prompt_max_bytes`; the roster's CSV import: `roster_csv_max_bytes`; a dispatch
+    # catalogue draft: `catalogue_max_body_bytes`, its document at most 4 MB). /docs and
     # /openapi.json: None means on in dev, off in prod. /metrics: with neither a token nor
     # networks, loopback clients only; a token alone, any client that sends it as a bearer
     # token; networks alone (comma-separated), clients in them; both, clients in them with it.
     api_max_body_bytes: int = Field(1_000_000, ge=10_000, le=100_000_000)
     roster_csv_max_bytes: int = Field(4_000_000, ge=10_000, le=100_000_000)
+    catalogue_max_body_bytes: int = Field(10_000_000, ge=10_000, le=100_000_000)
     api_docs: bool | None = None
     metrics_token: str = ""
     metrics_allow: str | None = None

@@ -42,6 +42,8 @@ ORDERS = frozenset({"admin", "supervisor", "operator"})
 ORDER_ACTIONS = ("answer", "dispatch", "accept_return", "to_callback", "close", "reopen", "extend")
 #: the knowledge base's maintainers (everyone signed in reads it)
 KB_EDITORS = frozenset({"ops", "admin"})
+#: the dispatch catalogue's editors (everyone signed in reads and searches it)
+CATALOGUE_EDITORS = frozenset({"ops", "admin"})
 #: merging work orders (并单): the dispatch desk and those above it
 MERGERS = frozenset({"operator", "supervisor", "admin"})
 
@@ -115,6 +117,19 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/kb/entries/{entry_id}"): KB_EDITORS,
     ("POST", "/api/kb/import"): KB_EDITORS,
     ("GET", "/api/kb/export"): KB_EDITORS,
+    ("GET", "/api/catalogue"): SIGNED_IN,
+    ("GET", "/api/catalogue/match"): SIGNED_IN,
+    ("POST", "/api/catalogue/match"): SIGNED_IN,
+    ("GET", "/api/catalogue/versions"): CATALOGUE_EDITORS,
+    ("GET", "/api/catalogue/versions/{version}"): CATALOGUE_EDITORS,
+    ("GET", "/api/catalogue/activations"): CATALOGUE_EDITORS,
+    ("GET", "/api/catalogue/diff"): CATALOGUE_EDITORS,
+    ("GET", "/api/catalogue/draft"): CATALOGUE_EDITORS,
+    ("PUT", "/api/catalogue/draft"): CATALOGUE_EDITORS,
+    ("DELETE", "/api/catalogue/draft"): CATALOGUE_EDITORS,
+    ("PATCH", "/api/catalogue/draft/matters/{matter_id}"): CATALOGUE_EDITORS,
+    ("POST", "/api/catalogue/draft/publish"): CATALOGUE_EDITORS,
+    ("POST", "/api/catalogue/rollback"): CATALOGUE_EDITORS,
 }
 
 #: Operations that answer 503 while Asterisk is not reachable (as here) or, for /healthz,
