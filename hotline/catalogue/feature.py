@@ -94,10 +94,14 @@ class CatalogueFeature:
         work orders' deadline table (`DeadlineTable.catalogue`)."""
         return self.live().deadline_class_of(matter_id)
 
-    def _go_live(self, version: int | None, catalogue: Catalogue) -> None:
+    async def _go_live(self, version: int | None, catalogue: Catalogue) -> None:
         self._live = LiveCatalogue(version, catalogue)
         if self.on_live is not None:
-            self.on_live(catalogue)
+            # In a worker: telling the classifier can load its model the first time.
+            try:
+                await in_worker(self.executor, self.on_live, catalogue)
+            except Exception:  # the version is live all the same; calls go on
+                log.exception("could not hand catalogue version %s to the classifier", version)
         log.info("dispatch catalogue version %s is live (%d matters)", version, len(catalogue))
 
     # ---- start, stop, refresh ---------------------------------------------------------------
@@ -132,7 +136,7 @@ class CatalogueFeature:
             version = await in_worker(self.executor, self.store.live_id)
             if version is None or version == self.live_version:
                 if self._live is None:
-                    self._go_live(None, await in_worker(self.executor, default_catalogue))
+                    await self._go_live(None, await in_worker(self.executor, default_catalogue))
                 return
             try:
                 row = await in_worker(self.executor, self.store.get, version)
@@ -140,9 +144,9 @@ class CatalogueFeature:
             except Exception:
                 log.exception("dispatch catalogue version %s cannot run; keeping the last", version)
                 if self._live is None:
-                    self._go_live(None, await in_worker(self.executor, default_catalogue))
+                    await self._go_live(None, await in_worker(self.executor, default_catalogue))
                 return
-            self._go_live(version, catalogue)
+            await self._go_live(version, catalogue)
 
     async def _poll(self) -> None:
         while True:
@@ -160,7 +164,7 @@ class CatalogueFeature:
             row, catalogue = await in_worker(
                 self.executor, self.store.publish, revision, actor, compile_document
             )
-            self._go_live(row.id, catalogue)
+            await self._go_live(row.id, catalogue)
             return row
 
     async def rollback(self, actor: Actor, to: int | None = None) -> CatalogueVersion:
@@ -169,5 +173,5 @@ class CatalogueFeature:
             row, catalogue = await in_worker(
                 self.executor, self.store.rollback, actor, compile_document, to
             )
-            self._go_live(row.id, catalogue)
+            await self._go_live(row.id, catalogue)
             return row
