@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -114,7 +115,11 @@ class Service:
             store=OrderStore(
                 self.sessions,
                 settings.timezone,
-                deadlines=parse_table(settings.order_deadlines),
+                # the live dispatch catalogue's classes (and matters) as ops publish them
+                deadlines=dataclasses.replace(
+                    parse_table(settings.order_deadlines),
+                    catalogue=self.catalogue.deadline_class_of,
+                ),
                 calendar=lambda: self.routing.store.roster().calendar,
             ),
             retention_days=settings.order_retention_days,

@@ -184,6 +184,16 @@ async def test_publishing_changes_what_the_search_finds_and_what_runs(client: Cl
     before = await client.request("GET", "/api/catalogue/match", params={"q": REQUEST})
     assert "police.drone" not in [m["id"] for m in before.json()["results"]]
     starts = len(client.went_live)
+    # A work order cannot name the matter before it is published.
+    order = await client.request(
+        "POST", "/api/work-orders", "operator", json={"channel": "web", "text": REQUEST}
+    )
+    assert order.status_code == 201, order.text
+    edit = f"/api/work-orders/{order.json()['number']}"
+    refused = await client.request(
+        "PATCH", edit, "operator", json={"version": 1, "matter": "police.drone"}
+    )
+    assert refused.status_code == 422 and "not in the dispatch catalogue" in refused.text
 
     saved = await client.request(
         "PATCH",
@@ -211,6 +221,19 @@ async def test_publishing_changes_what_the_search_finds_and_what_runs(client: Cl
     assert client.went_live[-1].get("police.drone") is not None
     assert client.service.catalogue.live() is client.went_live[-1]
     assert client.service.catalogue.deadline_class_of("police.drone") == "general"
+    # Work orders follow the live version: the matter is accepted and dispatched with it.
+    taken = await client.request(
+        "PATCH", edit, "operator", json={"version": 1, "matter": "police.drone"}
+    )
+    assert taken.status_code == 200 and taken.json()["matter"] == "police.drone", taken.text
+    sent = await client.request(
+        "POST", f"{edit}/dispatch", "operator", json={"department": "public_security"}
+    )
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["department"], sent.json()["deadline_class"]) == (
+        "public_security",
+        "general",
+    )
 
     changes = await client.request("GET", "/api/catalogue/diff", params={"a": 1, "b": 2})
     assert changes.json()["added"] == [{"id": "police.drone", "name": DRONE["name"]}]
