@@ -44,6 +44,14 @@ APT_OPTS = ["-o", "Acquire::Check-Valid-Until=false", "-o", "Dpkg::Use-Pty=0"]
 PACKAGES = ["asterisk", "asterisk-modules", "asterisk-core-sounds-en"]
 INSTANCES = ("hotline", "carrier")
 DEGRADED_PROMPT = "抱歉，正在为您转接人工服务。"
+#: the dialplan's own prompts (sounds/hotline-system/<name>): the apology of a degraded call,
+#: the queue's "call me back" offer and its confirmation, the greeting of a call-back
+SYSTEM_PROMPTS = {
+    "degraded": DEGRADED_PROMPT,
+    "callback-offer": "按1保留排队位置，稍后由我们回电。",
+    "callback-confirmed": "已为您保留位置，轮到您时我们回电，再见。",
+    "callback-connect": "您好，12345热线为您回电，正在转接人工服务。",
+}
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 #: the unprivileged user (and group) the sandbox's Asterisks run as
 ASTERISK_USER = "hotline-asterisk"
@@ -228,28 +236,31 @@ class Sandbox:
         return changed
 
     def system_prompts(self) -> None:
-        """The dialplan's own prompts (the apology of a degraded call), spoken by espeak-ng;
-        kept when present. For an existing Asterisk, copy sounds/hotline-system over."""
+        """The dialplan's own prompts (`SYSTEM_PROMPTS`), spoken by espeak-ng; each kept when
+        present. For an existing Asterisk, copy sounds/hotline-system over."""
         folder = self.root / "usr/share/asterisk/sounds/hotline-system"
-        target = folder / "degraded.wav"
-        if target.exists() or shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
             return
         folder.mkdir(parents=True, exist_ok=True)
-        raw = folder / "degraded.raw.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", "cmn", "-w", str(raw), DEGRADED_PROMPT],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)],
-            check=True,
-            capture_output=True,
-        )
-        raw.unlink()
         # Played by Asterisk, which runs as another user.
         os.chmod(folder, 0o755)
-        os.chmod(target, 0o644)
+        for name, text in SYSTEM_PROMPTS.items():
+            target = folder / f"{name}.wav"
+            if target.exists():
+                continue
+            raw = folder / f"{name}.raw.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", "cmn", "-s", "230", "-w", str(raw), text],
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)],
+                check=True,
+                capture_output=True,
+            )
+            raw.unlink()
+            os.chmod(target, 0o644)
 
     # ---- the unprivileged user ---------------------------------------------------------
     def _tree_ids(self, filename: str) -> dict[str, int]:
