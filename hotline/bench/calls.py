@@ -99,7 +99,7 @@ async def run_calls(
             carrier,
             service.ami,
             number=number,
-            keys="15",
+            keys="",  # the default menu speaks first: the caller only speaks
             speech=audio,
             think=0.5,
             timeout=deadline,

@@ -64,9 +64,10 @@ def sandbox_call(
         str,
         typer.Option(
             help="Keys the caller presses, one in each menu as it starts listening "
-            "(default 12: Mandarin, then a personal request, which goes to intake)."
+            "(default 2: a personal request in the key menu, which goes to intake; the caller "
+            "says nothing, so with speech on the menu falls back to keys first)."
         ),
-    ] = "12",
+    ] = "2",
     number: Annotated[str, typer.Option(help="caller's number")] = "13800138000",
     name: Annotated[str, typer.Option(help="caller's name")] = "张三",
     hold: Annotated[

@@ -40,19 +40,20 @@ async def test_keys_pressed_as_each_menu_listens_reach_a_queue(
         service.ami,
         number="13800138010",
         name="张三",
-        keys="12",
+        keys="2",
         timeout=90,
         on_progress=progress.append,
     )
     await hang_up(carrier, call)
     assert call.queue == "intake", (call, progress)
-    assert call.pressed == ["1", "2"] and not call.degraded
-    assert [m.rsplit("-", 1)[0] for m in call.menus] == ["choose-language", "main-menu"]
+    assert call.pressed == ["2"] and not call.degraded
+    # Without speech, the key menu follows the greeting at once.
+    assert [m.rsplit("-", 1)[0] for m in call.menus] == ["main-menu"]
     await wait_for(lambda: ended(service, "13800138010"), 30, "the call's record to be closed")
     record = call_of(service, "13800138010")
     assert record is not None
-    # The controller heard each key in the menu it was meant for: Mandarin, a personal request.
-    assert [s["digits"] for s in record.path if s["step"] == "input"] == ["1", "2"]
+    # The controller heard the key in the menu it was meant for: a personal request.
+    assert [s["digits"] for s in record.path if s["step"] == "input"] == ["2"]
     assert "set-personal" in [s["node"] for s in record.path if s["step"] == "node"]
     assert record.outcome == "routed" and record.caller_name == "张三"
 
@@ -70,12 +71,12 @@ async def test_the_sandbox_call_command_of_the_quick_start(start_service) -> Non
     out, _ = await asyncio.wait_for(command.communicate(), 180)
     output = out.decode(errors="replace")
     assert command.returncode == 0, output
-    assert "pressing 1" in output and "pressing 2" in output
+    assert "main-menu" in output and "pressing 2" in output
     assert "joined queue intake" in output
     await wait_for(lambda: ended(service, "13800138011"), 30, "the call's record to be closed")
     record = call_of(service, "13800138011")
     assert record is not None
-    assert [s["digits"] for s in record.path if s["step"] == "input"] == ["1", "2"]
+    assert [s["digits"] for s in record.path if s["step"] == "input"] == ["2"]
 
 
 def test_menu_prompt_names_the_sound_of_get_data() -> None:

@@ -1,7 +1,9 @@
 """The IVR on real calls: the carrier dials 12345, waits for the prompts (their real
 durations, read from the files Asterisk plays) and sends DTMF; the controller runs the
 published menu; the call joins the queue in the hotline Asterisk. The simulator, given the
-inputs a call recorded, must produce the same path."""
+inputs a call recorded, must produce the same path. The default menu speaks first; without
+speech (these controllers run without it unless a test says so) its key menu follows the
+greeting."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from hotline.core.auth import create_user
 from hotline.devtools.carrier import Carrier
 from hotline.devtools.sandbox import Sandbox
 from hotline.devtools.simcall import synthesize_speech, trim_silence
-from hotline.ivr.ports import classify_text
+from hotline.ivr.ports import classify_text, requested_service
 from hotline.service import Service
 from hotline.web.app import create_app
 from ivr.document import CollectDigitsNode, default_menu_text, load, parse_text
@@ -70,7 +72,7 @@ def number_wait(service: Service) -> float:
 
 
 def script(service: Service, *keys: str) -> str:
-    """Keys for successive menus: the first one second into the language menu (after the
+    """Keys for successive menus: the first one second into the key menu (after the
     greeting, which keys cannot interrupt), then one every 1.5 s."""
     t = seconds(service, "greeting") + 1.0
     entries = []
@@ -105,6 +107,8 @@ async def agrees_with_simulator(service: Service, call: Call) -> None:
         version=version,
         caller_number=call.caller_number,
         resolve_prompt=lambda name, language: service.ivr.prompts.resolve(document, name, language),
+        requested_service=requested_service,
+        speech=service.ivr.speech() is not None,
     )
     real = [s for s in signature(call.path) if s["step"] not in ("answer",)]
     assert signature(result.path) == real
@@ -117,17 +121,16 @@ def use_static_router(service: Service) -> None:
 
 
 BRANCHES = {
-    "13500000001": (("1", "1"), "enterprise", "set-enterprise"),
-    "13500000002": (("1", "2"), "intake", "set-personal"),
-    "13500000003": (("1", "3"), "dispatch", "set-follow-up"),
-    "13500000004": (("1", "4"), "callback", "set-callback"),
-    "13500000005": (("1", "0"), "intake", "operator"),
-    "13500000006": (("0",), "intake", "operator"),
-    "13500000007": (("2",), "intake-mongolian", "set-mongolian"),
+    "13500000001": (("1",), "enterprise", "set-enterprise"),
+    "13500000002": (("2",), "intake", "set-personal"),
+    "13500000003": (("3",), "dispatch", "set-follow-up"),
+    "13500000004": (("4",), "callback", "set-callback"),
+    "13500000005": (("0",), "intake", "operator"),
+    "13500000007": (("9",), "intake-mongolian", "set-mongolian"),
 }
 
 
-async def test_each_branch_of_the_default_menu_by_dtmf(start_service, carrier: Carrier) -> None:
+async def test_each_branch_of_the_key_menu_by_dtmf(start_service, carrier: Carrier) -> None:
     service = await start_service()
     use_static_router(service)
     joined = queue_joins(service)
@@ -167,16 +170,17 @@ async def test_no_input_is_retried_then_a_human_takes_the_call(
     service = await start_service()
     use_static_router(service)
     joined = queue_joins(service)
-    await carrier.call(number="13500000011", delay=1, hold=40)
-    await wait_for(ended(service, "13500000011"), 50, "the silent call to be routed")
+    # (the key menu's prompt is long: two rounds of it and its wait take about 40 s)
+    await carrier.call(number="13500000011", delay=1, hold=70)
+    await wait_for(ended(service, "13500000011"), 80, "the silent call to be routed")
     call = calls(service)["13500000011"]
     steps = [s["step"] for s in call.path]
     assert steps.count("retry") == 1 and "menu_failed" in steps
     prompts = [s["prompt"] for s in call.path if s["step"] == "play"]
-    assert prompts == ["greeting", "choose-language", "no-input", "choose-language", "connecting"]
+    assert prompts == ["greeting", "main-menu", "no-input", "main-menu", "connecting"]
     waits = [s["waited"] for s in call.path if s["step"] == "input"]
     # Each attempt played the prompt and then waited the menu's 5 s for a key.
-    assert len(waits) == 2 and all(w >= seconds(service, "choose-language") + 4.5 for w in waits)
+    assert len(waits) == 2 and all(w >= seconds(service, "main-menu") + 4.5 for w in waits)
     assert call.outcome == "routed" and joined.get("13500000011") == "intake"
     await agrees_with_simulator(service, call)
 
@@ -186,10 +190,10 @@ async def test_invalid_keys_are_retried(start_service, carrier: Carrier) -> None
     use_static_router(service)
     g = seconds(service, "greeting")
     retry = g + 1.0 + seconds(service, "invalid-input") + 1.0
-    # 9 is no option: "invalid input", the language menu again, then 1 and 3 work.
-    recovered = f"{g + 1:.2f}:9|{retry:.2f}:1|{retry + 1.5:.2f}:3"
+    # 7 is no option: "invalid input", the key menu again, then 3 works.
+    recovered = f"{g + 1:.2f}:7|{retry:.2f}:3"
     # Two wrong keys: a human.
-    failed = f"{g + 1:.2f}:9|{retry:.2f}:7"
+    failed = f"{g + 1:.2f}:7|{retry:.2f}:8"
     hold = seconds(service, "connecting") + 3 + number_wait(service)
     await asyncio.gather(
         carrier.call(number="13500000021", script=recovered, hold=hold),
@@ -203,8 +207,7 @@ async def test_invalid_keys_are_retried(start_service, carrier: Carrier) -> None
     found = calls(service)
     first = found["13500000021"]
     assert [s.get("digits") or s.get("input") for s in first.path if s["step"] == "input"] == [
-        "9",
-        "1",
+        "7",
         "3",
         "silence",  # no order number keyed
     ]
@@ -232,7 +235,7 @@ async def test_a_publish_does_not_touch_a_call_in_progress_and_a_rollback_restor
 ) -> None:
     service = await start_service()
     use_static_router(service)
-    keys = script(service, "1", "3")  # progress enquiry: dispatch in version 1
+    keys = script(service, "3")  # progress enquiry: dispatch in version 1
     hold = seconds(service, "connecting") + 3 + number_wait(service)
 
     # Call A starts on version 1.
@@ -282,7 +285,7 @@ async def test_a_transfer_node_dials_the_fixed_number(start_service, carrier: Ca
     service = await start_service()
     data = parse_text(default_menu_text())
     data["prompts"]["police"] = {"mandarin": "正在为您转接一一零。"}
-    data["nodes"]["language"]["options"]["9"] = "police"
+    data["nodes"]["main"]["options"]["8"] = "police"
     data["nodes"]["police"] = {"type": "transfer", "prompt": "police", "number": "110"}
     created = await api(service, "POST", "/api/ivr/versions", json={"document": data})
     version = created.json()["version"]
@@ -292,7 +295,7 @@ async def test_a_transfer_node_dials_the_fixed_number(start_service, carrier: Ca
         "UserEvent",
         lambda e: answered.append(e) if e.get("UserEvent") == "CarrierAnswered" else None,
     )
-    await carrier.call(number="13500000041", script=script(service, "9"), hold=8)
+    await carrier.call(number="13500000041", script=script(service, "8"), hold=8)
     await wait_for(lambda: bool(answered), 30, "the carrier to answer the transfer")
     assert answered[0].get("Exten") == "110"
     await wait_for(ended(service, "13500000041"), 10, "the call to leave the IVR")
@@ -304,7 +307,8 @@ async def test_a_caller_hanging_up_in_a_menu_ends_the_call_cleanly(
     start_service, carrier: Carrier, caplog: pytest.LogCaptureFixture
 ) -> None:
     service = await start_service()
-    await carrier.call(number="13500000051", script=script(service, "1"), hold=1)
+    # The caller hangs up while the key menu listens.
+    await carrier.call(number="13500000051", delay=0, hold=seconds(service, "greeting") + 2)
     await wait_for(ended(service, "13500000051"), 30, "the call to end")
     call = calls(service)["13500000051"]
     assert call.outcome == "caller_hung_up"
@@ -328,9 +332,9 @@ async def test_speak_your_request_is_transcribed_classified_and_routed(
 ) -> None:
     service = await start_service(speech=True)
     use_static_router(service)
-    t = seconds(service, "greeting") + 1.0
-    speak = t + 1.5 + 0.3 + seconds(service, "speak-request") + 1.0
-    keys = f"{t:.2f}:1|{t + 1.5:.2f}:5|{speak:.2f}:@{spoken_audio}"
+    # The menu speaks first: the greeting, the speech prompt and its tone, then the words.
+    speak = seconds(service, "greeting") + seconds(service, "speak-request") + 0.3 + 1.0
+    keys = f"{speak:.2f}:@{spoken_audio}"
     await carrier.call(number="13500000061", script=keys, hold=12)
     await wait_for(ended(service, "13500000061"), 60, "the spoken call to be routed")
     call = calls(service)["13500000061"]

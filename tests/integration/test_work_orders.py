@@ -133,8 +133,8 @@ async def test_a_call_becomes_a_work_order_and_a_second_call_keying_its_number_f
     service = await start_service(speech=True)
     await asyncio.to_thread(staff, service)
 
-    # 1. Mandarin (1), "say your request" (5), and the caller speaks.
-    first, tag = await through_menu(service, carrier, keys="15", speech=spoken_audio)
+    # 1. The caller says what they need (the menu speaks first).
+    first, tag = await through_menu(service, carrier, keys="", speech=spoken_audio)
     assert first.queue == "intake" and first.spoke
     await wait_for(
         lambda: len(records(service)) == 1 and records(service)[0].ended_at, 30, "call 1"
@@ -154,8 +154,9 @@ async def test_a_call_becomes_a_work_order_and_a_second_call_keying_its_number_f
     assert f"order={order.number}" in tag.split(";")
     assert route_step(call)["tags"]["order"] == order.number
 
-    # 2. Again from the same number: progress (3), and the order's number keyed with #.
-    second, tag = await through_menu(service, carrier, keys=["1", "3", f"{order.number}#"])
+    # 2. Again from the same number, saying nothing: the key menu, progress (3), and the
+    # order's number keyed with #.
+    second, tag = await through_menu(service, carrier, keys=["3", f"{order.number}#"])
     assert second.queue == "dispatch", second
     assert second.menus[-1].rsplit("-", 1)[0] == "enter-order-number"
     await wait_for(
