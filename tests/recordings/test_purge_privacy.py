@@ -87,9 +87,9 @@ async def test_after_the_purge_the_callers_words_are_nowhere(
     caplog.set_level(logging.DEBUG)
     feature = service.recordings
     assert feature is not None
-    # 1 Mandarin, 5 "say what you need", then the request in words.
+    # The menu speaks first: the request in words.
     await service.handle_call(
-        Caller(["1", "5", f"say:{SAID}"], unique_id=UID, caller_number=NUMBER, caller_name=NAME)
+        Caller([f"say:{SAID}"], unique_id=UID, caller_number=NUMBER, caller_name=NAME)
     )
     shutil.copyfile(spoken_wav, feature.monitor_dir / f"{UID}.wav")
     feature.ingestor.transcriber = transcript
