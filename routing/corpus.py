@@ -6,10 +6,12 @@ digits or in words, interjections), and every variant gets an ASR-noised twin (s
 words, no punctuation, digits read out, some homophones).
 
 The held-out split is decided before expansion, so training never sees it:
-* one template in five (by position within its group) is held out, with all its variants;
-  the templates of TRAIN_ONLY_TEMPLATES are never held out (adding some leaves the held-out
-  split as it was);
-* one filler in three per slot, one opener and closer in three, are kept for held-out texts.
+* one template in five is held out, with all its variants, chosen by a stable hash of the
+  template id (never by list position, so adding a template moves no other one; new templates
+  are appended to their list so the ids of the others stay);
+  the templates of TRAIN_ONLY_TEMPLATES and STYLE_TEMPLATES are never held out;
+* one filler in three per slot, one opener and closer in three, are kept for held-out texts,
+  chosen by a stable hash of the filler itself.
 Held-out texts are therefore new sentences with new names and places, not paraphrases of
 training rows. They were still written by the same hand as the training templates, so the
 held-out scores measure generalisation to new phrasings, not to real callers.
@@ -20,6 +22,7 @@ the same code always writes the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -36,8 +39,9 @@ CORPUS_PATH: Final = DATA_DIR / "corpus.jsonl"
 
 VARIANTS_PER_TEMPLATE: Final = 5
 HELD_OUT_EVERY: Final = 5  # one template in five
-HELD_OUT_OFFSET: Final = 2
 TRAIN_ONLY_PREFIX: Final = "train:"  # template ids of T.TRAIN_ONLY_TEMPLATES
+STYLE_PREFIX: Final = "style:"  # template ids of T.STYLE_TEMPLATES (training only too)
+TRAINING_ONLY_PREFIXES: Final = (TRAIN_ONLY_PREFIX, STYLE_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,7 @@ class _Template:
     domain: str | None
     department: str | None
     enterprise: bool
+    written: bool = False  # a written message: no spoken framing, taken as it is
 
 
 # --- spoken-style transforms -------------------------------------------------------------------
@@ -169,9 +174,20 @@ _DIGIT_WORDS: Final = str.maketrans("0123456789", "零一二三四五六七八�
 _PUNCT_RE: Final = re.compile(r"[，。！？、,.!?；;：:\s]+")
 
 
+def _stable_hash(key: str) -> int:
+    """A hash of `key` that never changes between runs, machines or Python versions."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
+
+
 def _split_list(items: list[str], held_out: bool) -> list[str]:
-    """The part of a filler list a split may use: every third item is held out."""
-    return [x for i, x in enumerate(items) if (i % 3 == 2) == held_out]
+    """The part of a filler list a split may use: one filler in three (by its hash) is held
+    out; a list too small to lose one keeps all for training."""
+    if len(items) < 3:
+        return items
+    held = [x for x in items if _stable_hash("filler:" + x) % 3 == 0]
+    if not held or len(held) == len(items):
+        held = items[2::3]
+    return [x for x in items if (x in held) == held_out]
 
 
 def _fill(text: str, rng: random.Random, held_out: bool) -> str:
@@ -230,8 +246,17 @@ def _parse_labels(spec: str) -> tuple[str, dict[str, str]]:
     return kind, out
 
 
-def _held(index: int) -> bool:
-    return index % HELD_OUT_EVERY == HELD_OUT_OFFSET
+def _held_out(tids: list[str]) -> set[str]:
+    """The templates of one group (a department, a reason, an emergency number...) held out:
+    the fifth of them whose ids hash lowest (at least one). Ranking by a stable hash within
+    the group keeps every label in both splits, and adding a template moves at most one."""
+    ranked = sorted(tids, key=lambda tid: (_stable_hash("template:" + tid), tid))
+    return set(ranked[: max(1, len(tids) // HELD_OUT_EVERY)])
+
+
+def _group(prefix: str, n: int) -> tuple[list[str], set[str]]:
+    tids = [f"{prefix}:{i}" for i in range(n)]
+    return tids, _held_out(tids)
 
 
 def _department_template(tid: str, dept: str, line: str, held_out: bool) -> _Template:
@@ -253,19 +278,62 @@ def _department_template(tid: str, dept: str, line: str, held_out: bool) -> _Tem
     )
 
 
+def _style_template(tid: str, line: str) -> _Template:
+    """A template of T.STYLE_TEMPLATES (`key=value,...|text`, see there)."""
+    spec, text = line.split("|", 1)
+    labels: dict[str, str] = {}
+    for flag in spec.split(","):
+        key, _, value = flag.partition("=")
+        labels[key] = value
+    number = labels.get("em")
+    reason = labels.get("oos")
+    dept = labels.get("dept")
+    if number:
+        return _Template(
+            tid,
+            text,
+            False,
+            "emergency",
+            number,
+            False,
+            "emergency",
+            None,
+            None,
+            None,
+            False,
+            written="w" in labels,
+        )
+    return _Template(
+        tid=tid,
+        text=text,
+        held_out=False,
+        intent="follow_up" if "f" in labels else "new_request",
+        emergency=None,
+        in_scope=reason is None,
+        reason=reason,
+        kind=labels["kind"],
+        domain=labels.get("d") or (T.DEPARTMENT_DOMAIN[dept] if dept else "government_services"),
+        department=dept if reason is None else None,
+        enterprise="E" in labels,
+        written="w" in labels,
+    )
+
+
 def _templates() -> Iterator[_Template]:
     for dept, lines in T.DEPARTMENT_TEMPLATES.items():
-        for i, line in enumerate(lines):
-            yield _department_template(f"dept:{dept}:{i}", dept, line, _held(i))
+        tids, held = _group(f"dept:{dept}", len(lines))
+        for tid, line in zip(tids, lines, strict=True):
+            yield _department_template(tid, dept, line, tid in held)
     for group, rows in (("followup", T.FOLLOW_UP_TEMPLATES), ("nearmiss", T.NEAR_MISS_TEMPLATES)):
-        for i, (dept, line) in enumerate(rows):
+        tids, held = _group(group, len(rows))
+        for tid, (dept, line) in zip(tids, rows, strict=True):
             spec, text = line.split("|", 1)
             kind, flags = _parse_labels(spec)
             follow = group == "followup" or "f" in flags
             yield _Template(
-                tid=f"{group}:{i}",
+                tid=tid,
                 text=text,
-                held_out=_held(i),
+                held_out=tid in held,
                 intent="follow_up" if follow else "new_request",
                 emergency=None,
                 in_scope=True,
@@ -277,14 +345,17 @@ def _templates() -> Iterator[_Template]:
             )
     for i, (dept, line) in enumerate(T.TRAIN_ONLY_TEMPLATES):
         yield _department_template(f"{TRAIN_ONLY_PREFIX}{i}", dept, line, held_out=False)
+    for i, line in enumerate(T.STYLE_TEMPLATES):
+        yield _style_template(f"{STYLE_PREFIX}{i}", line)
     for reason, lines in T.OUT_OF_SCOPE_TEMPLATES.items():
-        for i, line in enumerate(lines):
+        tids, held = _group(f"oos:{reason}", len(lines))
+        for tid, line in zip(tids, lines, strict=True):
             spec, text = line.split("|", 1)
             kind, flags = _parse_labels(spec)
             yield _Template(
-                tid=f"oos:{reason}:{i}",
+                tid=tid,
                 text=text,
-                held_out=_held(i),
+                held_out=tid in held,
                 intent="new_request",
                 emergency=None,
                 in_scope=False,
@@ -295,11 +366,12 @@ def _templates() -> Iterator[_Template]:
                 enterprise="E" in flags,
             )
     for number, lines in T.EMERGENCY_TEMPLATES.items():
-        for i, text in enumerate(lines):
+        tids, held = _group(f"emergency:{number}", len(lines))
+        for tid, text in zip(tids, lines, strict=True):
             yield _Template(
-                tid=f"emergency:{number}:{i}",
+                tid=tid,
                 text=text,
-                held_out=_held(i),
+                held_out=tid in held,
                 intent="emergency",
                 emergency=number,
                 in_scope=False,
@@ -325,8 +397,11 @@ def generate() -> list[Example]:
             if len(seen) == VARIANTS_PER_TEMPLATE:
                 break
             body = _fill(tpl.text, rng, tpl.held_out)
-            framed = _fill(rng.choice(openers), rng, tpl.held_out) + body + rng.choice(closers)
-            clean = _speak(framed, rng)
+            if tpl.written:  # typed as it is: one variant (and its recogniser twin)
+                clean = body
+            else:
+                framed = _fill(rng.choice(openers), rng, tpl.held_out) + body + rng.choice(closers)
+                clean = _speak(framed, rng)
             if clean in seen:
                 continue
             seen.add(clean)

@@ -6,6 +6,11 @@ names none), enterprise and intent on every row. Emergency recall is over held-o
 the false-alarm rate is over held-out non-emergencies (which include near misses: past,
 negated and hypothetical mentions). Calibration is the expected calibration error (10 bins) of
 `confidence` against "the decision it speaks for was right".
+
+Recalls that decide where a call goes are counted on their own rows: `reason` (the
+out-of-scope reason, on the rows that are out of scope and not emergencies), `follow_up` (on
+follow-up rows: was it taken for one), `enterprise` recall (on enterprise rows). Every figure
+rests on `templates`, the number of independent templates scored, not on the rows.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class Report:
     calibration: list[tuple[float, bool]] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     false_alarm_texts: list[str] = field(default_factory=list)
+    templates: set[str] = field(default_factory=set)
 
     def accuracy(self, label: str) -> float:
         return self.correct[label] / self.total[label] if self.total[label] else float("nan")
@@ -87,6 +93,7 @@ def evaluate(classifier: Classifier, examples: Sequence[Example]) -> Report:
     for ex in examples:
         got: Classification = classifier.classify(ex.text)
         report.rows += 1
+        report.templates.add(ex.template)
         src = ex.source
         if ex.emergency is not None:
             report.emergencies += 1
@@ -106,6 +113,12 @@ def evaluate(classifier: Classifier, examples: Sequence[Example]) -> Report:
             report, "out_of_scope_reason", got.out_of_scope_reason == ex.out_of_scope_reason, src
         )
         _check(report, "enterprise", got.enterprise == ex.enterprise, src)
+        if ex.enterprise:
+            _check(report, "enterprise_recall", got.enterprise, src)
+        if ex.intent == "follow_up":
+            _check(report, "follow_up_recall", got.intent == "follow_up", src)
+        if ex.out_of_scope_reason is not None and ex.intent != "emergency":
+            _check(report, "reason", got.out_of_scope_reason == ex.out_of_scope_reason, src)
         if ex.intent != "emergency":
             _check(report, "kind", got.kind == ex.kind, src)
             report.kind_confusion[(str(ex.kind), got.kind or "-")] += 1
@@ -138,18 +151,26 @@ def merge(reports: Sequence[Report]) -> Report:
         out.calibration += r.calibration
         out.misses += r.misses
         out.false_alarm_texts += r.false_alarm_texts
+        out.templates |= r.templates
     return out
 
 
 def format_report(report: Report) -> str:
     """Plain-text tables: accuracies against targets, emergencies, department confusion."""
-    lines = [f"held-out rows: {report.rows}", "", "| label | accuracy | n | clean | asr | target |"]
+    lines = [
+        f"rows: {report.rows} from {len(report.templates)} templates",
+        "",
+        "| label | accuracy | n | clean | asr | target |",
+    ]
     lines.append("| --- | --- | --- | --- | --- | --- |")
     for label in (
         "intent",
         "emergency_number",
         "in_scope",
         "out_of_scope_reason",
+        "reason",
+        "follow_up_recall",
+        "enterprise_recall",
         "kind",
         "domain",
         "department",

@@ -38,11 +38,30 @@ def test_held_out_templates_and_texts_never_reach_training() -> None:
     assert not train_templates & held_templates
     train_texts = {e.text for e in rows if e.split == "train"}
     assert not train_texts & {e.text for e in rows if e.split == "heldout"}
-    held = Counter(e.split for e in rows)
-    assert 0.15 < held["heldout"] / len(rows) < 0.3
+    listed = [e for e in rows if not e.template.startswith(corpus.TRAINING_ONLY_PREFIXES)]
+    held = Counter(e.split for e in listed)
+    assert 0.15 < held["heldout"] / len(listed) < 0.3
 
 
 def test_training_only_templates_stay_in_training() -> None:
-    rows = [e for e in corpus.load() if e.template.startswith(corpus.TRAIN_ONLY_PREFIX)]
-    assert rows
-    assert {e.split for e in rows} == {"train"}
+    for prefix in corpus.TRAINING_ONLY_PREFIXES:
+        rows = [e for e in corpus.load() if e.template.startswith(prefix)]
+        assert rows
+        assert {e.split for e in rows} == {"train"}
+
+
+def test_the_split_is_a_hash_of_the_template_id_not_its_position() -> None:
+    """Adding a template to a list moves no other template between the splits."""
+    ids = [f"dept:heating:{i}" for i in range(20)]
+    held = corpus._held_out(ids)
+    assert len(held) == 4
+    grown = corpus._held_out([*ids, "dept:heating:20"])
+    assert len(held - grown) <= 1 and len(grown - held) <= 1
+    assert held == corpus._held_out(list(reversed(ids)))
+
+
+def test_written_style_templates_keep_their_punctuation_and_lines() -> None:
+    rows = [e for e in corpus.load() if e.template.startswith(corpus.STYLE_PREFIX)]
+    written = [e for e in rows if e.source == "clean" and "\n" in e.text]
+    assert len(written) >= 15
+    assert all("。" in e.text or "！" in e.text for e in written)
