@@ -34,7 +34,7 @@ from typing import Any, Final, Literal, cast
 import yaml  # type: ignore[import-untyped]
 
 from routing.taxonomy import DEPARTMENTS, DOMAINS, Department, Domain
-from routing.text import normalize
+from routing.text import canonical as normalize  # the matcher reads sounds itself
 
 DeadlineClass = Literal["utilities", "general", "complex"]
 #: utilities: water, power, gas and heating (24 hours by default); general: 5 working days;

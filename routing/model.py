@@ -40,7 +40,7 @@ DATA_DIR: Final = Path(__file__).resolve().parent / "data"
 MODEL_PATH: Final = DATA_DIR / "model.npz"
 NGRAM_MIN: Final = 1
 NGRAM_MAX: Final = 3
-MODEL_VERSION: Final = 2
+MODEL_VERSION: Final = 3  # 3: key words read back by sound (routing.sounds), not by a table
 
 FloatArray = npt.NDArray[np.float32]
 

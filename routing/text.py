@@ -9,59 +9,44 @@ the model only ever see one spelling:
 * every character that is not a letter or digit (spaces, punctuation, control bytes) is dropped;
 * ASCII digits become Chinese numerals, digit by digit (`120` -> `一二零`), the way a recogniser
   spells a number read out digit by digit;
-* a short table of recogniser confusions that matter for routing is folded back.
+* a key word a recogniser wrote with a wrong character of the same sound (着伙, 公积经) is
+  read back by sound (routing.sounds: pinyin, not a table of known confusions).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Final
+
+from routing.sounds import SoundFolder
 
 _DIGITS: Final = str.maketrans("0123456789", "零一二三四五六七八九")
 
-# Recogniser homophones seen on words that decide routing. Only whole multi-character words are
-# folded, never single characters, so a correct sentence is never damaged.
-HOMOPHONES: Final[dict[str, str]] = {
-    "着伙": "着火",
-    "着活": "着火",
-    "失伙": "失火",
-    "救明": "救命",
-    "就命": "救命",
-    "煤汽": "煤气",
-    "没气味": "煤气味",
-    "然气": "燃气",
-    "燃起味": "燃气味",
-    "泄露": "泄漏",
-    "晕到": "晕倒",
-    "昏到": "昏倒",
-    "抽出": "抽搐",
-    "车获": "车祸",
-    "反应": "反映",
-    "物页": "物业",
-    "无业费": "物业费",
-    "公暖": "供暖",
-    "工暖": "供暖",
-    "暖器": "暖气",
-    "公积经": "公积金",
-    "工积金": "公积金",
-    "社报": "社保",
-    "医报": "医保",
-    "投数": "投诉",
-    "举包": "举报",
-    "攻单": "工单",
-    "公单": "工单",
-    "拖钱": "拖欠",
-    "工次": "工资",
-    "仲才": "仲裁",
-    "起述": "起诉",
-    "快第": "快递",
-    "停点": "停电",
-    "停谁": "停水",
-}
-_HOMOPHONE_RE: Final = re.compile(
-    "|".join(re.escape(k) for k in sorted(HOMOPHONES, key=len, reverse=True) if HOMOPHONES[k] != k)
+# Key words read back by sound when a recogniser wrote one of their characters wrong: the
+# emergency words, the departments' matters and the words that say what a caller wants.
+_SERVICE_WORDS: Final = (
+    "投诉",
+    "举报",
+    "工单",
+    "催办",
+    "反映",
+    "回电",
+    "供暖",
+    "暖气",
+    "停电",
+    "停水",
 )
+
+
+@lru_cache(maxsize=1)
+def _folder() -> SoundFolder:
+    from routing.emergency import SOUND_WORDS
+    from routing.lexicon import DEPARTMENT_WORDS
+
+    words = [w for ws in DEPARTMENT_WORDS.values() for w in ws]
+    return SoundFolder((*SOUND_WORDS, *words, *_SERVICE_WORDS), short=SOUND_WORDS)
 
 
 def _keep(ch: str) -> bool:
@@ -69,12 +54,28 @@ def _keep(ch: str) -> bool:
     return cat[0] in ("L", "N")
 
 
-def normalize(text: str) -> str:
-    """Return the canonical form of `text` (see the module header); never raises on a `str`."""
+# Every character that is not a letter or a digit: one regex pass instead of a call per
+# character (`[\W_]` is exactly "not `_keep`", checked over every code point by a test).
+_NOT_KEPT: Final = re.compile(r"[\W_]+")
+
+
+def canonical(text: str) -> str:
+    """`text` without spaces and punctuation, NFKC, lower case, digits as numerals: the
+    canonical form before any word is read by sound (for matchers that read sounds
+    themselves, as routing.catalogue does); never raises on a `str`."""
     text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(ch for ch in text if _keep(ch))
-    text = text.translate(_DIGITS)
-    return _HOMOPHONE_RE.sub(lambda m: HOMOPHONES[m.group(0)], text)
+    return _NOT_KEPT.sub("", text).translate(_DIGITS)
+
+
+def read_by_sound(canonical_text: str) -> str:
+    """A canonical text with the key words a recogniser misheard read back by sound."""
+    return _folder().fold(canonical_text)
+
+
+def normalize(text: str) -> str:
+    """Return the canonical form of `text` with the key words read back by sound (see the
+    module header); never raises on a `str`."""
+    return read_by_sound(canonical(text))
 
 
 def han_count(text: str) -> int:
@@ -85,3 +86,24 @@ def han_count(text: str) -> int:
 def has_mongolian(text: str) -> bool:
     """True when `text` holds traditional Mongolian script."""
     return any("\u1800" <= ch <= "\u18af" for ch in text)
+
+
+_SENTENCE_END: Final = frozenset("。！？!?；;\n\r…")
+MAX_SENTENCES: Final = 400
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a written text (split after 。！？；, a line break or an ellipsis),
+    blank ones dropped; at most MAX_SENTENCES, the rest joined to the last."""
+    out: list[str] = []
+    current: list[str] = []
+    for ch in text:
+        current.append(ch)
+        if ch in _SENTENCE_END:
+            out.append("".join(current))
+            current = []
+    out.append("".join(current))
+    kept = [s for s in out if s.strip(" \t\u3000。！？!?；;\n\r…")]
+    if len(kept) > MAX_SENTENCES:
+        kept = kept[: MAX_SENTENCES - 1] + ["".join(kept[MAX_SENTENCES - 1 :])]
+    return kept
