@@ -1,89 +1,250 @@
 """Emergency rules: does the caller need 110, 119, 120 or 122 now?
 
-Theory of operation: rules run first and are tuned for recall, because a missed emergency is the
-worst error this system can make. Every pattern is matched on the normalised text (no spaces,
-no punctuation, canonical homophones; see routing.text), so recogniser output matches like clean
-text. A match is set aside only when the words just before it say it is not happening now:
-negation (没着火), the past (上次着火的事) or a hypothesis (万一漏气); and even then a
-present-tense cue anywhere in the text (现在还在冒烟, 快来人) puts it back. When more than one
-number matches, an explicit request for a service (叫救护车) decides, then the precedence
-122 > 119 > 110 > 120: an accident with injuries is a 122 case, a fire with injuries a 119
-case, violence with blood a 110 case.
+Theory of operation. An emergency is a danger to life or property that is happening now (or
+just happened) to someone the caller is with. The rules are written as that definition, not as
+a list of phrasings:
+
+    emergency = a danger event  +  it is now  -  a context that says it is not
+
+* **Danger events** (`EVENTS`) are concepts, each with the number that handles it: fire and
+  smoke, gas, explosion, people trapped (119); violence, threats, a crime under way, a life at
+  risk by the person's own hand, a person in water, a child taken (110); loss of consciousness,
+  breathing, bleeding, poisoning, labour (120); a crash, a hit-and-run, an overturned vehicle
+  (122). A cry for help with nothing more specific (救命) goes to 110.
+* **Not-now contexts** set an event aside when they are in the same stretch of words:
+  negation just before it (没着火); the past (以前, 上次, 去年); a fear or a hypothesis
+  (担心, 怕, 万一, 如果); a hazard rather than an event (隐患, 风险, 检查, 整改, 消防通道,
+  建议); an account of it (新闻, 听说, 报道); pollution and nuisance rather than danger
+  (污染, 油烟, 烟囱, 烧垃圾); the aftermath (投诉, 赔偿, 理赔, 已经处理); a habit rather than
+  an event (经常, 老是, 每天, 多次).
+* **Now cues** (正在, 还在, 刚才, 快来人, 救命...) put an event set aside by the past or a
+  hypothesis back (正在冒烟 after 上次), never one that is negated. In a written message an
+  event said as done (着火了) is now too.
+
+Spoken requests are short and one stretch; a caller who names a danger is taken at their word
+(recall first: a missed emergency is the worst error). A written message (title and body of a
+web or WeChat post) is read sentence by sentence, and an event counts only in a sentence that
+also says it is happening now, with no not-now context in that sentence: people write about
+hazards, lifts and gas in long complaints, and such messages are not handed to 110/119/120.
+
+Every pattern runs on the normalised text (routing.text.normalize): no spaces, no punctuation,
+digits as Chinese numerals, and recogniser homophones of the key words (`SOUND_WORDS`) already
+read by sound (routing.sounds). When several numbers match, an explicit request for a service
+(叫救护车) decides, then 122 > 119 > 110 > 120: an accident with injuries is a 122 case, a
+fire with injuries a 119 case, violence with blood a 110 case.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from routing.taxonomy import EmergencyNumber
 
-# (number, pattern). Patterns are on normalised text: digits already read out (120 -> 一二零).
-PATTERNS: Final[tuple[tuple[EmergencyNumber, str], ...]] = (
-    # 119: fire, smoke, gas, explosion, people trapped
-    # 着火 but not a stove that will not light (打不着火)
-    ("119", r"(?<!打不)(?<!点不)(?<!打得)着火|失火|起火|火灾|烧起来|着起来|火苗|火势|大火|火光"),
-    ("119", r"火(很|挺|特别|太|老)大|冒烟|全是烟|浓烟|烟(很|挺|特别|太)大|有烟"),
-    ("119", r"煤气味|燃气味|天然气味|液化气味|漏气|气体泄漏|煤气泄漏|燃气泄漏|一股气味"),
-    ("119", r"爆炸|炸了"),
-    ("119", r"被困|困在|困住|(锁|关)在.{0,6}出不来"),
-    # 110: violence, threats, crime in progress, suicide risk, person in water
-    ("110", r"打架|打人|斗殴|砍人|持刀|拿着?刀|捅人|捅了|见血|群殴|打我|揍我|家暴"),
-    ("110", r"砸门|要杀|杀人|弄死我|威胁|绑架|抢劫|抢我|抢了我|抢包|闯进|入室"),
-    ("110", r"[在再]撬|撬开|撬车|撬门|撬锁|[在再]偷|偷车"),
-    ("110", r"小偷.{0,10}(还在|就在|在前面|能看见|跑)"),
-    ("110", r"跳楼|跳河|跳桥|轻生|自杀|不想活|活着没意思|寻死|割腕|想死"),
-    ("110", r"落水|掉水里|掉河里|掉进河|溺水|淹着了|掉冰窟窿"),
-    ("110", r"(孩子|女儿|儿子|闺女).{0,6}(被人?带走|被抱走|被拐|找不着了|丢了)"),
-    # 120: medical emergency
-    ("120", r"晕倒|昏倒|昏过去|晕过去|叫不醒|不省人事|没反应|倒地|倒在地上|昏迷"),
-    ("120", r"没呼吸|没有呼吸|喘不上气|上不来气|呼吸困难|心跳.{0,4}(没|停)|心脏骤停"),
-    ("120", r"心脏病犯|心梗|脑梗|中风|半边身子|说不出话|抽搐|口吐白沫"),
-    ("120", r"流了?(好多|很多|一地)血|大出血|血止不住|流血不止|大口子"),
-    ("120", r"中毒|喝了?农药|吃了?安眠药|吃了?老鼠药|吃了.{0,4}(好多|很多|一瓶)"),
-    ("120", r"要生了|羊水|破水|早产"),
+_PERSON: Final = (
+    r"(人|我|他|她|孩子|老人|小孩|娃|媳妇|老婆|老公|丈夫|妻子|爸|妈|爷|奶|姥|儿子|女儿|闺女)"
+)
+
+# (number, concept, pattern) on normalised text.
+EVENTS: Final[tuple[tuple[EmergencyNumber, str, str], ...]] = (
+    # 119
+    (
+        "119",
+        "fire",
+        r"(?<!打不)(?<!点不)(?<!打得)着火|失火|起火|火灾|烧起来|着起来|火苗|火势|大火|火光|"
+        r"火(很|挺|特别|太|老)大|烧着了",
+    ),
+    (
+        "119",
+        "smoke",
+        r"冒(黑|白|浓)?烟|全是烟|满(屋|楼|屋子|楼道)(都是)?烟|浓烟|烟(很|挺|特别|太)大|有烟",
+    ),
+    (
+        "119",
+        "gas",
+        r"(煤气|燃气|天然气|液化气)味|漏气|(气体|煤气|燃气|天然气|液化气)泄漏|一股.{0,3}(煤气|燃气)|"
+        r"(燃气|煤气|天然气|液化气)(管|管子|罐|灶|阀门|表).{0,6}漏|一屋子(煤气|燃气)?味",
+    ),
+    ("119", "explosion", r"爆炸|炸了"),
+    ("119", "trapped", r"被困|困在|困住|(锁|关|卡)在.{0,8}出不来"),
+    # 110
+    (
+        "110",
+        "violence",
+        rf"打架|斗殴|群殴|殴打|行凶|砍人|捅人|捅了|持刀|拿着?(刀|棍子|斧子|砖头)|动刀|见血|家暴|"
+        rf"(打|揍|踹|掐|砍|捅)(我|人|他|她|孩子|老人|起来了)|{_PERSON}被(打|砍|捅)",
+    ),
+    (
+        "110",
+        "threat",
+        r"要杀|杀人|杀了|弄死|砍死|打死我|威胁|恐吓|绑架|劫持|砸门|砸(我|他|她)?(家|车)|闯进|入室|"
+        r"堵在(门口|屋里|家里)不走|踹门",
+    ),
+    (
+        "110",
+        "crime",
+        r"[在再]撬|撬开|撬(车|门|锁)|[在再]偷|偷车|小偷|扒手|抢劫|抢(我|包|钱|手机|东西)|抢了|"
+        r"跟踪|尾随|猥亵|耍流氓|拐走|翻(墙|窗)进|(拧|拽|撬|捅)(我家|人家|别人家)?的?门(把手|锁)",
+    ),
+    (
+        "110",
+        "self_harm",
+        r"跳楼|跳河|跳江|跳桥|轻生|自杀|不想活|活着没意思|活不下去|寻死|割腕|上吊|想死|"
+        r"站在(楼顶|天台|桥上|窗台)|(桥|楼顶|天台|窗台|栏杆)(外|外头|外面|边上|上).{0,8}(往下)?跳|往下跳",
+    ),
+    (
+        "110",
+        "water",
+        r"落水|溺水|淹着了|淹死|掉(进|到)?(水|河|湖|江|海|水库|池塘|塘|井|冰窟窿)里?|"
+        r"(水|河|湖|江|海|水库|塘|池子)里.{0,8}(扑腾|挣扎|喊救命|沉下去|漂着|上不来)|"
+        r"被(水|浪|洪水)冲走|沉下去|不会游泳.{0,8}(掉|落|下去|冲)",
+    ),
+    (
+        "110",
+        "child_taken",
+        r"(孩子|女儿|儿子|闺女|小孩).{0,6}(被人?带走|被抱走|被拐|找不着了|找不到了|不见了|丢了)",
+    ),
+    # 120
     (
         "120",
-        r"摔下来|不能动了|动不了|起不来|救护车|(?<![零一二三四五六七八九])[一幺]二零(?![零一二三四五六七八九])",
+        "unconscious",
+        r"晕倒|昏倒|昏过去|晕过去|叫不醒|叫.{0,3}不应|不省人事|没(了)?反应|倒地|倒在地上|昏迷|休克|"
+        r"一动不动|躺(在)?地上不动|嘴(也)?歪了|口眼歪斜|迷迷糊糊",
     ),
-    # 122: traffic accident
-    ("122", r"车祸|被车撞|撞倒|撞人|撞了|撞一块|相撞|追尾|肇事|逃逸|撞到|撞伤"),
-    ("122", r"车.{0,6}(刮倒|剐倒|刮了|蹭倒)|(刮倒|剐倒)了?(我|人|老人|孩子)"),
-    ("122", r"(车|货车|三轮|轿车|大车|客车|公交).{0,4}翻了|翻车"),
+    (
+        "120",
+        "breathing",
+        r"没呼吸|没有呼吸|喘不上气|上不来气|呼吸困难|心跳.{0,4}(没|停)|心脏骤停|噎(着|住)了|"
+        rf"{_PERSON}.{{0,3}}没气了",
+    ),
+    (
+        "120",
+        "acute",
+        r"心脏病犯|心梗|脑梗|中风|半边身子|说不出话|抽搐|口吐白沫|抽过去|触电|被电(了|到)|"
+        r"烫伤|烧伤|摔下来|不能动了|动不了|起不来",
+    ),
+    ("120", "bleeding", r"流了?(好多|很多|一地|不少)血|大出血|血止不住|流血不止|大口子|满脸是血"),
+    (
+        "120",
+        "poisoning",
+        r"中毒|喝了?农药|吃了?(安眠药|老鼠药)|吃了.{0,4}(好多|很多|一瓶|半瓶|一整瓶|一把)(药|片)?",
+    ),
+    ("120", "labour", r"要生了|羊水|破水|早产"),
+    ("120", "ambulance", r"救护车|(?<![零一二三四五六七八九])[一幺]二零(?![零一二三四五六七八九])"),
+    # 122
+    (
+        "122",
+        "crash",
+        r"车祸|被车撞|撞倒|撞人|撞了|撞一块|相撞|追尾|撞到|撞伤|压(着|到|了)人|车.{0,4}(挂|碾|轧)倒|"
+        r"车.{0,6}(刮倒|剐倒|刮了|蹭倒)|(刮倒|剐倒)了?(我|人|老人|孩子)",
+    ),
+    ("122", "hit_and_run", r"肇事|逃逸"),
+    ("122", "overturned", r"(车|货车|三轮|轿车|大车|客车|公交).{0,4}翻了|翻车"),
 )
 # A cry for help with nothing more specific goes to the police.
-GENERIC: Final = re.compile(r"救命啊|救命呀|喊救命|救救我|救救他|救救她|来人啊")
+GENERIC: Final = re.compile(r"(?<!能)(?<!可以)(?<!会)救命|救救(我|他|她|孩子)|来人啊|快来人")
 # Asking for one service by name decides between several matching numbers.
 EXPLICIT: Final[tuple[tuple[EmergencyNumber, str], ...]] = (
     ("120", r"救护车|一二零|幺二零|急救"),
-    ("119", r"消防|一一九|幺幺九|灭火"),
+    ("119", r"消防车|一一九|幺幺九|灭火"),
     ("110", r"报警|警察|一一零|幺幺零"),
     ("122", r"交警|一二二|幺二二"),
 )
 PRECEDENCE: Final[tuple[EmergencyNumber, ...]] = ("122", "119", "110", "120")
 
-# Words just before a match that make it not-now. Looked for in the same clause, up to
-# SUPPRESS_WINDOW characters back.
+# Not-now contexts (see the header). NEGATION must end just before the event.
 NEGATION: Final = re.compile(
-    r"(没|没有|不是|并没|别|未|不会|防|预防|以防|防止|避免|防范)(也|都|有)?$"
+    r"(没|没有|不是|并没|并没有|别|未|不会|无|防|预防|以防|防止|避免|防范|怕|担心)(也|都|有|再|被)?$"
 )
+_PAST: Final = (
+    r"上次|上回|之前|以前|去年|前年|那年|上个月|上礼拜|上周|前几天|前些天|前两天|那次|当时|"
+    r"曾经|几年前|年前|小时候|历史上"
+)
+_FEAR: Final = (
+    r"万一|如果|要是|假如|一旦|怕|担心|害怕|生怕|容易|可能会|会不会|是不是会|以免|难免|迟早"
+)
+_HAZARD: Final = (
+    r"隐患|风险|安全检查|检查|排查|整改|演练|培训|宣传|知识|建议|规定|标准|消防通道|"
+    r"消防设施|消防栓|灭火器|报警器|安装|违规|不符合|存在"
+)
+_ACCOUNT: Final = r"新闻|报道|听说|据说|通报|视频|朋友圈|网上|电视|小说|电影"
+_NUISANCE: Final = (
+    r"污染|油烟|烟囱|烟尘|排放|排污|焚烧|烧(垃圾|秸秆|树叶|纸|烧烤)|烧烤|抽烟|吸烟|二手烟"
+)
+_AFTERMATH: Final = r"投诉|报销|理赔|赔偿|赔钱|丧葬|起诉|鉴定|保险|已经处理|处理结果|责任"
+_HABIT: Final = r"经常|老是|总是|天天|每天|每次|多次|好几次|反复|长期|常年|一直以来|时不时"
 NOT_NOW: Final = re.compile(
-    r"上次|上回|之前|以前|去年|前年|上个月|上礼拜|上周|前几天|前些天|前两天|那次|当时|年前|"
-    r"万一|如果|要是|假如|一旦|怕|容易|会不会|是不是会|"
-    r"投诉|报销|理赔|赔偿|赔钱|丧葬|走了"
+    "|".join((_PAST, _FEAR, _HAZARD, _ACCOUNT, _NUISANCE, _AFTERMATH, _HABIT))
 )
-# The same, said after the match ("不是现在，是以前的事").
-NOT_NOW_AFTER: Final = re.compile(r"不是现在|以前的事|之前的事|早就过去|已经过去|已经处理|已经好了")
-NOT_NOW_AFTER_WINDOW: Final = 24
-PRESENT: Final = re.compile(
-    r"现在还|正在|还在(烧|冒|打|流|漏)|快来人|快派|赶紧来|快救|救命啊|救命呀|救救|快点来|快来救|"
-    r"现在.{0,4}(着|冒|打|流|昏|晕)"
+# Said after the event ("不是现在，是以前的事").
+NOT_NOW_AFTER: Final = re.compile(
+    r"不是现在|以前的事|之前的事|早就过去|已经过去|已经处理|已经好了|已经灭了|扑灭了|的话|"
+    r"去哪|怎么申请|怎么办理|"
+    rf"的?隐患|的?风险|的问题|{_HABIT}|怎么办理|归谁管|谁管|找谁|{_NUISANCE}"
 )
+# Said anywhere, the whole request is about the past.
+NOT_NOW_ANYWHERE: Final = re.compile(r"不是现在|以前的事|之前的事|早就过去了")
+NOW: Final = re.compile(
+    r"正在|现在还|还在(烧|冒|打|流|漏|砍|闹|撬|偷|追|跟|水里)|快来人|快派|赶紧来|快救|"
+    r"喊救命|救救|"
+    r"快点来|快来救|马上来|刚刚|刚才|就在(我|门口|楼下|眼前|这)|现在.{0,4}(着|冒|打|流|昏|晕|漏)"
+)
+# In a written message, words of a complaint about something that keeps happening.
+WRITTEN_NOT_NOW: Final = re.compile(r"又|再次|一直|至今|从来|维修|修理|反映|物业")
+# Said right after the event, it is happening now (着火了, 晕倒啦).
+NOW_AFTER: Final = re.compile(r"(了|啦|呀|啊)")
 SUPPRESS_WINDOW: Final = 14
+NOT_NOW_AFTER_WINDOW: Final = 16
 
-_PATTERNS: Final = tuple((n, re.compile(p)) for n, p in PATTERNS)
+_EVENTS: Final = tuple((n, concept, re.compile(p)) for n, concept, p in EVENTS)
+_ANY_EVENT: Final = re.compile("|".join(f"(?:{p})" for _n, _c, p in EVENTS))
 _EXPLICIT: Final = tuple((n, re.compile(p)) for n, p in EXPLICIT)
+
+# Key words a recogniser may write with a wrong character of the same sound: routing.text
+# reads them back by sound before any rule runs (routing.sounds).
+SOUND_WORDS: Final[tuple[str, ...]] = (
+    "着火",
+    "起火",
+    "失火",
+    "火灾",
+    "冒烟",
+    "浓烟",
+    "煤气",
+    "燃气",
+    "天然气",
+    "漏气",
+    "泄漏",
+    "爆炸",
+    "被困",
+    "打架",
+    "砍人",
+    "持刀",
+    "抢劫",
+    "小偷",
+    "跳楼",
+    "跳河",
+    "自杀",
+    "轻生",
+    "落水",
+    "溺水",
+    "救命",
+    "晕倒",
+    "昏倒",
+    "昏迷",
+    "叫不醒",
+    "呼吸困难",
+    "抽搐",
+    "口吐白沫",
+    "大出血",
+    "救护车",
+    "车祸",
+    "追尾",
+    "逃逸",
+    "翻车",
+    "报警",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +253,7 @@ class EmergencyFinding:
 
     number: EmergencyNumber | None
     evidence: tuple[str, ...]
-    suppressed: tuple[str, ...]  # matches set aside as negated, past or hypothetical
+    suppressed: tuple[str, ...]  # events set aside as negated, past, hypothetical, hazards...
 
     @property
     def mentioned(self) -> bool:
@@ -100,35 +261,87 @@ class EmergencyFinding:
         return bool(self.evidence or self.suppressed)
 
 
+def _negated(text: str, start: int) -> bool:
+    return bool(NEGATION.search(text[max(0, start - 4) : start]))
+
+
 def _not_now(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - SUPPRESS_WINDOW) : start]
     after = text[end : end + NOT_NOW_AFTER_WINDOW]
-    return bool(NEGATION.search(before) or NOT_NOW.search(before) or NOT_NOW_AFTER.search(after))
+    return bool(NOT_NOW.search(before) or NOT_NOW_AFTER.search(after))
+
+
+def _choose(hits: dict[EmergencyNumber, list[str]], text: str) -> EmergencyNumber:
+    numbers = set(hits)
+    if len(numbers) > 1:
+        asked = [n for n, p in _EXPLICIT if n in numbers and p.search(text)]
+        if len(asked) == 1:
+            return asked[0]
+    return next(n for n in PRECEDENCE if n in numbers)
+
+
+def _events(
+    text: str, now: bool, strict: bool
+) -> tuple[dict[EmergencyNumber, list[str]], list[str]]:
+    """Events found in one stretch: kept ones by number, and the ones set aside.
+
+    `now`: the stretch says it is happening now. `strict` (written messages): a not-now context
+    sets an event aside even with a now cue, and an event with no now cue is set aside too."""
+    hits: dict[EmergencyNumber, list[str]] = {}
+    suppressed: list[str] = []
+    if _ANY_EVENT.search(text) is None:  # most sentences of a long message: one pass
+        return hits, suppressed
+    for number, _concept, pattern in _EVENTS:
+        for m in pattern.finditer(text):
+            if _negated(text, m.start()):
+                suppressed.append(m.group(0))
+                continue
+            context = _not_now(text, m.start(), m.end()) or bool(NOT_NOW_ANYWHERE.search(text))
+            if strict:
+                said_now = now or NOW_AFTER.match(text, m.end()) is not None
+                quiet = not (NOT_NOW.search(text) or WRITTEN_NOT_NOW.search(text))
+                keep = said_now and not context and quiet
+            else:
+                keep = now or not context
+            if keep:
+                hits.setdefault(number, []).append(m.group(0))
+            else:
+                suppressed.append(m.group(0))
+    return hits, suppressed
+
+
+def _finding(
+    hits: dict[EmergencyNumber, list[str]], suppressed: list[str], text: str
+) -> EmergencyFinding:
+    if not hits:
+        return EmergencyFinding(None, (), tuple(suppressed))
+    evidence = tuple(w for n in PRECEDENCE for w in hits.get(n, ()))
+    return EmergencyFinding(_choose(hits, text), evidence, tuple(suppressed))
 
 
 def detect(normalized: str) -> EmergencyFinding:
-    """Apply the rules to a normalised text (routing.text.normalize)."""
-    present = bool(PRESENT.search(normalized))
-    hits: dict[EmergencyNumber, list[str]] = {}
-    suppressed: list[str] = []
-    for number, pattern in _PATTERNS:
-        for m in pattern.finditer(normalized):
-            if not present and _not_now(normalized, m.start(), m.end()):
-                suppressed.append(m.group(0))
-            else:
-                hits.setdefault(number, []).append(m.group(0))
+    """The rules on a spoken request, one normalised stretch (routing.text.normalize)."""
+    now = NOW.search(normalized) is not None and not NOT_NOW_ANYWHERE.search(normalized)
+    hits, suppressed = _events(normalized, now, strict=False)
     if not hits:
         cry = GENERIC.search(normalized)
-        if cry:
+        if (
+            cry
+            and not _negated(normalized, cry.start())
+            and (now or not _not_now(normalized, cry.start(), cry.end()))
+        ):
             return EmergencyFinding("110", (cry.group(0),), tuple(suppressed))
-        return EmergencyFinding(None, (), tuple(suppressed))
-    numbers = set(hits)
-    chosen: EmergencyNumber | None = None
-    if len(numbers) > 1:
-        asked = [n for n, p in _EXPLICIT if n in numbers and p.search(normalized)]
-        if len(asked) == 1:
-            chosen = asked[0]
-    if chosen is None:
-        chosen = next(n for n in PRECEDENCE if n in numbers)
-    evidence = tuple(w for n in PRECEDENCE for w in hits.get(n, ()))
-    return EmergencyFinding(chosen, evidence, tuple(suppressed))
+    return _finding(hits, suppressed, normalized)
+
+
+def detect_written(sentences: Sequence[str]) -> EmergencyFinding:
+    """The rules on a written message, given as its normalised sentences: an event counts only
+    in a sentence that says it is happening now and has no not-now context (see the header)."""
+    hits: dict[EmergencyNumber, list[str]] = {}
+    suppressed: list[str] = []
+    for sentence in sentences:
+        found, aside = _events(sentence, bool(NOW.search(sentence)), strict=True)
+        for number, words in found.items():
+            hits.setdefault(number, []).extend(words)
+        suppressed += aside
+    return _finding(hits, suppressed, "".join(sentences))

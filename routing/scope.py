@@ -1,8 +1,11 @@
 """Out-of-scope rules and the explanation an operator can give for each reason.
 
-Theory of operation: a rule names a reason only on clear words (a case that is already in court
-or arbitration, someone else's private data, an unlawful favour). Anything subtler is left to
-the model's `scope` head (routing.classifier combines both). A request about *how to start*
+Theory of operation: a rule names a reason only on clear words, written from the taxonomy's
+definitions: a matter already in a legal process (reported to the police, in court, in
+arbitration, administrative review, 信访); someone else's private data; an unlawful favour;
+a demand no public body meets for an individual (a job, a partner, the weather, a private
+errand, punishing someone the caller dislikes). Anything subtler is left to the model's
+`scope` head (routing.classifier combines both). A request about *how to start*
 a legal process (怎么申请仲裁) is in scope: the rule for `in_legal_process` needs words saying
 the process is already under way or decided.
 """
@@ -19,27 +22,60 @@ _LEGAL_BODY: Final = (
     r"(法院|官司|起诉|上诉|判决|一审|二审|再审|开庭|仲裁|复议|纪委|监委|信访|上访|检察院)"
 )
 _UNDER_WAY: Final = (
-    r"(已经|正在|还在|在审|判了|判得|裁决|受理了|立了?案|打完|下来了|不服|不执行|开过庭|等着?判)"
+    r"(已经|正在|还在|在审|判了|判得|裁决|受理了|立了?案|打完|下来了|不服|不执行|开过庭|等着?判|"
+    r"申请了|提起了|递交了|交上去了|排期|在查|在处理|在走)"
+)
+# Reported to the police already: the police have the case.
+_REPORTED: Final = (
+    r"(已经|早就|之前|也|都)(报了?警|报过警|报了?案|报过案)(?!器)|报(了|过)(警|案)(?!器)|"
+    r"去派出所报(了)?案|找过派出所|派出所(已经)?立(了)?案"
 )
 _PRIVATE_DATA: Final = (
     r"(开房记录|银行流水|通话记录|身份证号|住哪|住址|家庭住址|叫啥名|叫什么名|是谁|"
-    r"名字和电话|电话号码|手机号|财务报表|客户名单|工资明细|发工资的明细|投标报价|聊天记录|行踪)"
+    r"名字和电话|电话号码|手机号|财务报表|客户名单|工资明细|发工资的明细|投标报价|聊天记录|行踪|"
+    r"户籍信息|个人信息|存款|财产|病历|婚史|征信|车主信息|联系方式|在哪上班|家里几口人|住在哪|"
+    r"电话(多少|号)|车主的?电话|车主是谁)"
 )
+_SOMEONE: Final = (
+    r"(他|她|别人|人家|邻居|前妻|前夫|对象|老板|同事|这个人|那个人|某人|那家|他们家|她们家|"
+    r"车主|房东|租客|男朋友|女朋友|小三|亲戚|同学)"
+)
+_ASK: Final = r"(查|调|告诉我|给我|想知道|想要|帮我(查|找|问|打听)|能不能查)"
 RULES: Final[tuple[tuple[OutOfScopeReason, str], ...]] = (
     ("in_legal_process", rf"{_LEGAL_BODY}.{{0,16}}{_UNDER_WAY}|{_UNDER_WAY}.{{0,12}}{_LEGAL_BODY}"),
+    ("in_legal_process", _REPORTED),
     (
         "privacy",
-        rf"(查|调|告诉我|给我|想知道).{{0,14}}{_PRIVATE_DATA}|{_PRIVATE_DATA}.{{0,8}}(告诉我|给我|发我)",
+        r"(竞争对手|别人家|人家|其他公司|别的公司).{0,12}(投标报价|报价|客户名单|财务报表)|"
+        rf"{_ASK}.{{0,14}}{_PRIVATE_DATA}|{_PRIVATE_DATA}.{{0,8}}(告诉我|给我|发我)|"
+        rf"{_ASK}.{{0,4}}{_SOMEONE}的.{{0,6}}(信息|资料|记录|情况)",
     ),
     (
         "public_order",
         r"代孕|假证|假的(结婚证|离婚证|营业执照|证明|发票|学历)|办个假|买.{0,4}发票|开赌场|赌场|"
-        r"小姐|卖淫|嫖|顶罪|毒品|冰毒|吓唬|堵门|野生动物|枪支",
+        r"小姐|卖淫|嫖|顶(个)?罪|毒品|冰毒|吓唬|堵门|野生动物|枪支",
     ),
     (
         "unreasonable",
         r"介绍(个)?对象|给我找(个)?对象|帮我还(信用卡|贷款|钱)|政府(帮我|给我)还|免费分.{0,2}房|"
-        r"劝回来|透露.{0,6}号码|彩票.{0,8}号码|账号.{0,4}解封|派(个)?车送|借给.{0,10}要回来",
+        r"劝回来|透露.{0,6}号码|彩票.{0,8}号码|(账号|微信|游戏).{0,10}解封|派(个)?车送|"
+        r"借给.{0,20}要回来|"
+        # a personal job or a post
+        r"(给|帮|替)(我|俺|我们)?(家)?(儿子|女儿|闺女|孩子|她|他)?(找|安排|介绍|弄)(个|一份|份)?"
+        r"(工作|活|活儿|编制|岗位|差事)|"
+        r"(安排|解决)(我|我的|俺)?(的)?(工作|编制)|"
+        # the weather
+        r"天气(怎么样|咋样|如何|好不好|预报)|(明天|今天|后天|周末|这几天).{0,4}(下不下|会不会下|有没有)(雨|雪)|"
+        r"(明天|今天|后天)(多少|几)度|气温(多少|几度)|"
+        # a private errand
+        r"(帮|替)(我|俺)(买|取|送|接|排队|遛狗|带孩子|看孩子|搬家|跑腿|代购|抢票|订票|订饭|叫车|"
+        r"叫外卖|交话费|充话费|看着)|(帮|替)(我|俺)(去|到).{0,5}(买|取|拿|排队|代购)|"
+        r"派(个)?(人|车)(来)?(接|送)(我|俺)|派(个)?人.{0,8}帮(我|俺)(找|做饭|打扫|洗|看|搬|买)|"
+        r"(猫|狗|宠物).{0,3}丢了|帮(我|俺)跟(我|俺)?的?(对象|媳妇|老婆|男朋友|女朋友)说|"
+        # punishing someone the caller dislikes
+        r"(把|让|叫|给)(他|她|邻居|那个人|这个人|老板|领导|同事|前夫|前妻|婆婆|他们)"
+        r".{0,6}(抓起来|关起来|拘留|坐牢|判刑|开除|撤职|滚蛋|滚出|赶走|赶出去|搬走)|"
+        r"教训(一下)?(他|她|他们)|给我出(这口)?气|(他|她)(必须|得)(道歉|赔我|滚)",
     ),
 )
 # Asking how to start a process is a consultation the hotline answers.
