@@ -12,6 +12,7 @@ caller's time in the IVR; every path must reach one of them.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any, Literal
 
@@ -346,7 +347,39 @@ def _too_deep() -> DocumentError:
 
 def load(data: dict[str, Any]) -> MenuDocument:
     """Raw mapping -> MenuDocument. Raises pydantic's ValidationError on wrong shapes."""
-    return MenuDocument.model_validate(data)
+    return MenuDocument.model_validate(with_shipped_confirmations(data))
+
+
+def with_shipped_confirmations(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the shipped texts of the emergency confirmation prompts that a speech
+    step asks by default but the document does not have.
+
+    A menu written before speech steps asked before a hand-off names no confirmation: its
+    speech steps take the default (`confirm-110` ... `confirm-122`), which its prompts lack.
+    Such a menu keeps running after an upgrade, with the shipped questions; ops may word
+    them otherwise by adding the prompts. A step that names its own confirmation prompts
+    (or turns the question off) is left as written."""
+    nodes, prompts = data.get("nodes"), data.get("prompts")
+    if not isinstance(nodes, dict) or not isinstance(prompts, (dict, type(None))):
+        return data
+    asks_by_default = any(
+        isinstance(node, dict)
+        and node.get("type") == "collect_speech"
+        and "confirm_emergency" not in node
+        for node in nodes.values()
+    )
+    missing = [name for name in _confirm_prompts().values() if name not in (prompts or {})]
+    if not asks_by_default or not missing:
+        return data
+    shipped = _shipped_prompts()
+    added = {name: shipped[name] for name in missing if name in shipped}
+    return {**data, "prompts": {**(prompts or {}), **added}}
+
+
+@functools.cache
+def _shipped_prompts() -> dict[str, Any]:
+    prompts: dict[str, Any] = parse_text(default_menu_text()).get("prompts") or {}
+    return prompts
 
 
 def schema_problems(exc: ValidationError) -> list[tuple[str, str]]:

@@ -92,3 +92,27 @@ def test_a_document_given_as_data_is_held_to_the_same_length() -> None:
     wide = {"name": "x", "nodes": {"n": [[[[]]]] * 95_000}}
     with pytest.raises(DocumentError, match=r"characters long as JSON; a menu is at most 200,000"):
         parse_data(wide)
+
+
+def test_a_menu_from_before_the_emergency_question_still_runs_with_the_shipped_question() -> None:
+    from pathlib import Path
+
+    from ivr.validation import validate
+
+    fixture = Path(__file__).parents[1] / "fixtures/ivr/menu-before-confirmation.yaml"
+    old = parse_text(fixture.read_text(encoding="utf-8"))
+    assert "confirm-119" not in old["prompts"]
+    parsed, problems = validate(old)
+    assert problems == [] and parsed is not None
+    speak = parsed.nodes["speak"]
+    assert speak.confirm_emergency is not None  # type: ignore[union-attr]
+    assert "幺幺九" in parsed.prompts["confirm-119"]["mandarin"]
+    # A step that names its own question keeps it: a missing prompt is still a problem.
+    own = parse_text(fixture.read_text(encoding="utf-8"))
+    own["nodes"]["speak"]["confirm_emergency"] = {
+        "prompts": {s: f"ask-{s}" for s in ("110", "119", "120", "122")}
+    }
+    _, problems = validate(own)
+    assert [p.path for p in problems] == [
+        f"nodes.speak.confirm_emergency.prompts.{s}" for s in ("110", "119", "120", "122")
+    ]
