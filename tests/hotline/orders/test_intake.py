@@ -184,7 +184,8 @@ async def test_calling_again_about_the_same_matter_follows_up_the_open_order(
     hotline: Hotline,
 ) -> None:
     _, first = await hotline.call(HEATING)
-    _, again = await hotline.call("暖气还是不热，你们怎么还没处理")
+    # A new request about the same matter (not a chase, which the follow-up rule takes).
+    _, again = await hotline.call("家里暖气不热，晚上冻得睡不着")
     assert (again.queue, again.rule) == ("dispatch", "open_case")
     assert again.tags["order"] == first.tags["order"]
     [order] = hotline.orders_of()
