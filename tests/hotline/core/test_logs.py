@@ -104,6 +104,8 @@ async def a_call_is_logged() -> None:
     )
     feature = RoutingFeature.__new__(RoutingFeature)
     feature.store = type("NoStore", (), {"save_decision": lambda *a: None})()  # type: ignore[assignment]
+    feature.on_routed = None
+    feature.executor = None
     await feature._save(Call(), decision, None, 0.1)  # type: ignore[arg-type]
 
 
