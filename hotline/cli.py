@@ -23,6 +23,7 @@ from hotline.devtools import cli as devtools
 from hotline.ivr import cli as ivr
 from hotline.kb import cli as kb
 from hotline.orders import cli as orders
+from hotline.outbound import cli as outbound
 from hotline.recordings import cli as recordings
 from hotline.reports import cli as reports
 from hotline.roster import cli as roster
@@ -99,6 +100,7 @@ app.add_typer(recordings.app, name="recordings")
 app.add_typer(roster.app, name="roster")
 app.add_typer(ivr.app, name="ivr")
 app.add_typer(orders.app, name="orders")
+app.add_typer(outbound.app, name="outbound")
 app.add_typer(kb.app, name="kb")
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(reports.app, name="report")

@@ -36,6 +36,7 @@ from hotline.orders.deadlines import parse_table
 from hotline.orders.feature import OrdersFeature
 from hotline.orders.metrics import OrderMetrics
 from hotline.orders.store import OrderStore
+from hotline.outbound.feature import OutboundFeature
 from hotline.recordings.feature import RecordingsFeature
 from hotline.roster.feature import RoutingFeature
 from hotline.roster.store import forget_words as forget_route_words
@@ -150,6 +151,17 @@ class Service:
             classifier=lambda: self.classifier.current,
         )
         self.flow: CallFlow = flow or self.ivr.flow
+        # Outbound calls: satisfaction callbacks (their survey calls come back through AGI),
+        # call-backs; the schedule is in the database.
+        self.outbound = OutboundFeature(
+            settings,
+            self.sessions,
+            self.ami,
+            orders=self.orders.store,
+            prompts=self.ivr.prompts,
+            calendar=lambda: self.routing.store.roster().calendar,
+            registry=self.metrics.registry,
+        )
         # Every call is recorded (MixMonitor) and ingested, transcribed with the speech model.
         self.recordings = (
             RecordingsFeature(
@@ -183,6 +195,7 @@ class Service:
         self.agi.start()
         self.routing.start()
         self.orders.start()
+        await self.outbound.start()
         self._connector = asyncio.create_task(self._connect_ami(), name="ami-connect")
         self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
 
@@ -254,6 +267,7 @@ class Service:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self._stop_part("outbound calls", self.outbound.stop())
         await self._stop_part("routing", self.routing.stop())
         await self._stop_part("classifier", self.classifier.stop())
         await self._stop_part("catalogue", self.catalogue.stop())
@@ -285,6 +299,8 @@ class Service:
             beat.add_done_callback(self._beats.discard)
 
     async def handle_call(self, session: AGISession) -> None:
+        if self.outbound.owns(session):  # a survey call the dialer placed, not a caller's
+            return await self.outbound.handle_call(session)
         record = CallRecord.for_session(session)
         self.metrics.calls_started.inc()
         self.metrics.active_calls.inc()
@@ -323,6 +339,7 @@ class Service:
         from hotline.kb import api as api_kb
         from hotline.orders import api as api_orders
         from hotline.orders import merge_api as api_merge
+        from hotline.outbound import api as api_outbound
         from hotline.recordings import api as api_recordings
         from hotline.reports import api as api_reports
         from hotline.roster import api as api_roster
@@ -337,6 +354,7 @@ class Service:
             api_kb.router,
             api_reports.router,
             api_catalogue.router,
+            api_outbound.router,
         ]
 
     def health(self) -> dict[str, bool]:

@@ -209,6 +209,25 @@ class Settings(BaseSettings):
     order_retention_days: int = Field(1095, ge=30, le=36500)
     order_purge_interval: float = Field(3600.0, gt=0)
 
+    # Outbound calls (回访 surveys, call-backs; hotline/outbound): local calling hours
+    # HH:MM-HH:MM (none on the roster calendar's holidays unless allowed), at most so many at
+    # once and started a minute, paused while any inbound queue has this many callers waiting
+    # (0: never), tries and the waits between them ("4h,20h": three tries over two days), how
+    # long the citizen's phone rings, the dial string through the trunk and the caller id.
+    outbound_enabled: bool = True
+    outbound_hours: str = "08:00-21:00"
+    outbound_on_holidays: bool = False
+    outbound_at_once: int = Field(2, ge=1, le=200)
+    outbound_per_minute: int = Field(10, ge=1, le=2000)
+    outbound_pause_queue_waiting: int = Field(3, ge=0, le=1000)
+    outbound_tries: int = Field(3, ge=1, le=20)
+    outbound_retry_delays: str = "4h,20h"
+    outbound_ring_seconds: float = Field(30.0, ge=3, le=120)
+    outbound_dial: str = "PJSIP/{number}@carrier"
+    outbound_caller_id: str = Field("12345", pattern=r"^[0-9+]{3,20}$")
+    outbound_poll_interval: float = Field(5.0, gt=0, le=300)
+    outbound_survey_poll_interval: float = Field(30.0, gt=0, le=3600)
+
     @classmethod
     def settings_customise_sources(
         cls,

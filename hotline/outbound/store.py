@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import String, and_, cast, delete, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from hotline.core.db import utcnow
-from hotline.orders.tables import WorkOrder
+from hotline.orders.tables import WorkOrder, WorkOrderEvent
 from hotline.outbound.tables import (
     DoNotCall,
     OutboundAttempt,
@@ -508,6 +508,41 @@ class OutboundStore:
                 )
                 if key
             }
+
+    def orders_to_survey(self, limit: int = 200) -> list[tuple[int, str, str]]:
+        """(order id, citizen's number, dedupe key) of orders waiting in `callback` for a
+        survey that has no survey job yet for this time in `callback` (the key names the
+        history row that moved it there: an order reopened and back again is asked again).
+        Orders whose citizen wants no call back, or without a number, are left to people."""
+        latest = (
+            select(WorkOrderEvent.order_id, func.max(WorkOrderEvent.id).label("event_id"))
+            .join(WorkOrder, WorkOrder.id == WorkOrderEvent.order_id)
+            .where(WorkOrder.status == "callback", WorkOrderEvent.to_status == "callback")
+            .group_by(WorkOrderEvent.order_id)
+            .subquery()
+        )
+        key = (
+            literal("survey:") + cast(WorkOrder.id, String) + ":" + cast(latest.c.event_id, String)
+        )
+        asked = exists().where(
+            OutboundJob.kind == "survey",
+            OutboundJob.order_id == WorkOrder.id,
+            OutboundJob.dedupe_key == key,
+        )
+        with self._sessions() as s:
+            rows = s.execute(
+                select(WorkOrder.id, WorkOrder.caller_number, latest.c.event_id)
+                .join(latest, latest.c.order_id == WorkOrder.id)
+                .where(
+                    WorkOrder.status == "callback",
+                    WorkOrder.needs_callback.is_(True),
+                    WorkOrder.caller_number != "",
+                    ~asked,
+                )
+                .order_by(WorkOrder.id)
+                .limit(limit)
+            ).all()
+        return [(int(i), str(n), f"survey:{i}:{e}") for i, n, e in rows if NUMBER.match(n)]
 
     # ---- do-not-call list ----------------------------------------------------------------
     def do_not_call(self) -> list[DoNotCall]:

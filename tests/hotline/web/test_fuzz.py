@@ -130,6 +130,21 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/catalogue/draft/matters/{matter_id}"): CATALOGUE_EDITORS,
     ("POST", "/api/catalogue/draft/publish"): CATALOGUE_EDITORS,
     ("POST", "/api/catalogue/rollback"): CATALOGUE_EDITORS,
+    # outbound calls: jobs and the do-not-call list hold citizens' numbers (supervisors and
+    # admins); the dialer's switch also for ops; the survey is edited like the menus
+    ("GET", "/api/outbound/jobs"): LISTENERS,
+    ("GET", "/api/outbound/jobs/{job_id}"): LISTENERS,
+    ("POST", "/api/outbound/jobs/{job_id}/retry"): LISTENERS,
+    ("POST", "/api/outbound/jobs/{job_id}/cancel"): LISTENERS,
+    ("GET", "/api/outbound/status"): CALLS,
+    ("POST", "/api/outbound/pause"): CALLS,
+    ("POST", "/api/outbound/resume"): CALLS,
+    ("GET", "/api/outbound/do-not-call"): LISTENERS,
+    ("POST", "/api/outbound/do-not-call"): LISTENERS,
+    ("DELETE", "/api/outbound/do-not-call/{number}"): LISTENERS,
+    ("GET", "/api/outbound/survey"): KB_EDITORS,
+    ("POST", "/api/outbound/survey"): KB_EDITORS,
+    ("POST", "/api/outbound/survey/{version}/live"): KB_EDITORS,
 }
 
 #: Operations that answer 503 while Asterisk is not reachable (as here) or, for /healthz,
