@@ -37,6 +37,8 @@ from hotline.orders.feature import OrdersFeature
 from hotline.orders.metrics import OrderMetrics
 from hotline.orders.store import OrderStore
 from hotline.outbound.feature import OutboundFeature
+from hotline.outbound.missed import MissedCalls
+from hotline.outbound.queue_offer import QueueOffer
 from hotline.recordings.feature import RecordingsFeature
 from hotline.roster.feature import RoutingFeature
 from hotline.roster.store import forget_words as forget_route_words
@@ -162,6 +164,16 @@ class Service:
             calendar=lambda: self.routing.store.roster().calendar,
             registry=self.metrics.registry,
         )
+        # Missed calls (abandoned in a queue, hung up after the greeting) and queue callers
+        # who pressed 1 for "call me back" become call-back jobs of the outbound schedule.
+        self.missed_calls = MissedCalls(
+            self.ami,
+            self.outbound.store,
+            self.sessions,
+            delay=settings.outbound_missed_delay,
+            executor=self.call_pool,
+        )
+        self.queue_offer = QueueOffer(self.ami, self.outbound.store, executor=self.call_pool)
         # Every call is recorded (MixMonitor) and ingested, transcribed with the speech model.
         self.recordings = (
             RecordingsFeature(
@@ -196,6 +208,8 @@ class Service:
         self.routing.start()
         self.orders.start()
         await self.outbound.start()
+        self.missed_calls.start()
+        self.queue_offer.start()
         self._connector = asyncio.create_task(self._connect_ami(), name="ami-connect")
         self._heartbeat = asyncio.create_task(self._beat(), name="heartbeat")
 
@@ -267,6 +281,8 @@ class Service:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self._stop_part("missed calls", self.missed_calls.stop())
+        await self._stop_part("call-me-back requests", self.queue_offer.stop())
         await self._stop_part("outbound calls", self.outbound.stop())
         await self._stop_part("routing", self.routing.stop())
         await self._stop_part("classifier", self.classifier.stop())
@@ -323,6 +339,7 @@ class Service:
             self.metrics.calls_ended.labels(record.outcome).inc()
             self.metrics.call_seconds.observe((record.ended_at - record.started_at).total_seconds())
             await self.call_log.save(record)
+            self.missed_calls.call_ended(record.outcome, record.path, record.caller_number)
             if self.recordings is not None:
                 await self.recordings.call_ended(record)
 

@@ -227,6 +227,9 @@ class Settings(BaseSettings):
     outbound_caller_id: str = Field("12345", pattern=r"^[0-9+]{3,20}$")
     outbound_poll_interval: float = Field(5.0, gt=0, le=300)
     outbound_survey_poll_interval: float = Field(30.0, gt=0, le=3600)
+    # Seconds after a missed call (abandoned in a queue, hung up in the IVR after the
+    # greeting) before it is called back.
+    outbound_missed_delay: float = Field(180.0, ge=0, le=86_400)
 
     @classmethod
     def settings_customise_sources(
