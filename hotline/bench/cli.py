@@ -345,3 +345,77 @@ def bench_orders(
     err.print(f"wrote {target}")
     if not results["met"]:
         raise typer.Exit(1)
+
+
+@app.command("outbound")
+def bench_outbound(
+    callbacks: Annotated[int, typer.Option(min=1, max=5000, help="call-backs placed")] = 500,
+    inbound: Annotated[int, typer.Option(min=1, max=200, help="inbound calls, each run")] = 20,
+    operators: Annotated[int, typer.Option(min=1, max=50, help="stand-in operators")] = 5,
+    at_once: Annotated[int, typer.Option(min=1, max=200, help="outbound calls at once")] = 10,
+    per_minute: Annotated[int, typer.Option(min=1, max=2000, help="outbound calls a minute")] = 300,
+    ramp: Annotated[float, typer.Option(help="seconds over which inbound calls are placed")] = 20.0,
+    out: Annotated[Path, typer.Option(help="where to write the JSON")] = Path(
+        "bench-results/outbound.json"
+    ),
+) -> None:
+    """A call-back campaign against the carrier while inbound calls run (needs the sandbox):
+    inbound queue waits with and without it, attempts per minute, controller CPU."""
+    import tempfile
+
+    from hotline.bench.outbound import bench
+    from hotline.core import logs
+
+    settings = settings_or_exit()
+    logs.configure("WARNING")
+    with tempfile.TemporaryDirectory() as state:
+        run = settings.model_copy(
+            update={
+                "state_dir": Path(state),
+                "database_url": f"sqlite:///{Path(state) / 'bench.db'}",
+                "recordings_enabled": False,
+                "speech_enabled": False,
+                "outbound_hours": "00:00-24:00",
+                "outbound_on_holidays": True,
+                "outbound_at_once": at_once,
+                "outbound_per_minute": per_minute,
+                "outbound_ring_seconds": 5.0,
+                "outbound_poll_interval": 1.0,
+            }
+        )
+        report = asyncio.run(bench(run, callbacks, inbound, operators, ramp))
+    table = Table(title=f"{callbacks} call-backs while {inbound} inbound calls run")
+    table.add_column("measure")
+    table.add_column("without campaign", justify="right")
+    table.add_column("with campaign", justify="right")
+    base, camp = report.baseline, report.with_campaign
+    for label, a, b in (
+        (
+            "inbound calls connected",
+            f"{base.connected}/{base.placed}",
+            f"{camp.connected}/{camp.placed}",
+        ),
+        ("inbound queue wait p50", f"{base.p50_ms:.0f} ms", f"{camp.p50_ms:.0f} ms"),
+        ("inbound queue wait p95", f"{base.p95_ms:.0f} ms", f"{camp.p95_ms:.0f} ms"),
+        ("inbound queue wait max", f"{base.max_ms:.0f} ms", f"{camp.max_ms:.0f} ms"),
+    ):
+        table.add_row(label, a, b)
+    attempts = ", ".join(f"{k}: {v}" for k, v in sorted(report.attempts.items()))
+    for label, value in (
+        ("call-back first attempts", attempts or "none"),
+        ("attempts per minute", f"{report.attempts_per_minute:.0f}"),
+        ("campaign seconds", f"{report.campaign_seconds:.0f}"),
+        ("controller CPU (share of one core)", f"{report.cpu_share_of_one_core:.0%}"),
+        ("controller peak memory", f"{report.peak_rss_mb:.0f} MB"),
+        (
+            "inbound not slower (p95 within tolerance)",
+            f"{'yes' if report.inbound_not_slower else 'NO'} ({report.tolerance_ms:.0f} ms)",
+        ),
+    ):
+        table.add_row(label, "", value)
+    Console().print(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    err.print(f"wrote {out}")
+    if not report.inbound_not_slower:
+        raise typer.Exit(1)
