@@ -12,6 +12,15 @@ goes to ``hotline-outbound-survey`` (AsyncAGI: the feature plays the survey); ot
 to ``hotline-callback-connect`` with CALLBACK_KIND, CALLBACK_QUEUE, CALLBACK_PRIORITY and
 CALLBACK_TAG, where the dialplan puts the citizen in the queue.
 
+A call-back is answered into a queue at high priority, ahead of inbound callers, so it is
+placed only for a queue that has an operator free and not promised to another call-back in
+flight, and nobody waiting (`rules.callback_blocked`), checked on a fresh read of AMI's
+``QueueSummary`` just before each claim and again just before its Originate (a read is
+reused for `queue_cache` seconds, so AMI is not flooded). A call-back is promised an
+operator from its claim until it leaves its queue (``QueueCallerLeave``: an operator took
+it) or hangs up, and until a read of the queues made after that shows it: a read started
+earlier might not count the operator as taken yet.
+
 An unanswered try is due again after the next retry delay, at the next moment calls are
 allowed; after the last try the job is `gave_up`, left for a person. `run` calls `tick`
 every `poll` seconds (or sooner when woken); `stop` stops claiming and waits for the calls
@@ -22,8 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,8 +49,11 @@ from hotline.outbound.rules import (
     CallingHours,
     Limits,
     Moment,
+    QueueNow,
+    callback_blocked,
     next_open,
     next_try,
+    open_queues,
     outcome_of,
     room,
     why_not_now,
@@ -52,6 +66,11 @@ log = logging.getLogger("hotline.outbound")
 
 SURVEY_CONTEXT = "hotline-outbound-survey"
 CONNECT_CONTEXT = "hotline-callback-connect"
+
+
+#: how many times (each `queue_cache` apart) a claimed call-back's queue is checked again
+#: before the call is given back unplaced
+HOLD_CHECKS = 20
 
 
 def utc_now() -> datetime:
@@ -72,6 +91,30 @@ class DialerConfig:
     #: the longest a survey call may take, from the answer
     survey_seconds: float = 300.0
     poll: float = 5.0
+    #: how long a read of the queues (AMI QueueSummary) is reused
+    queue_cache: float = 1.0
+    #: a call-back's promise outlives its leaving the queue by this, for the operator's
+    #: state to reach QueueSummary
+    promise_grace: float = 1.0
+    #: a promise whose end was never seen (a lost event) is dropped after this
+    promise_max: float = 900.0
+
+
+@dataclass
+class Promise:
+    """An operator a call-back in flight will take: from its claim until it leaves its
+    queue or hangs up (`ended`, monotonic seconds), and a read of the queues after that."""
+
+    queue: str
+    since: float
+    ended: float | None = None
+
+
+def joins_queue(claimed: Claimed) -> str | None:
+    """The queue a call-back joins when answered (None: a survey, which joins none)."""
+    if claimed.kind == "survey":
+        return None
+    return str(claimed.detail.get("queue") or "intake")
 
 
 @dataclass
@@ -144,8 +187,12 @@ class Dialer:
         self.worker = worker or f"dialer-{secrets.token_hex(4)}"
         #: the one clock of the dialer (UTC, aware); tests stand it at any moment
         self.clock: Callable[[], datetime] = utc_now
-        #: callers waiting per inbound queue (None: not known yet)
-        self.waiting: Mapping[str, int] | None = None if config.limits.queue_waiting else {}
+        #: the last read of the queues (None: not read yet, or AMI could not tell)
+        self.queues: Mapping[str, QueueNow] | None = None
+        self._read_at = -1e9
+        self._read_lock = asyncio.Lock()
+        #: call-backs in flight by call id, each promised one of its queue's free operators
+        self.promises: dict[str, Promise] = {}
         #: why the last pass placed no call ("" when it placed some or had none due)
         self.last_reason = ""
         self._answers: dict[str, asyncio.Future[Event]] = {}
@@ -161,6 +208,7 @@ class Dialer:
         self._unsubscribe = [
             ami.on_event("OriginateResponse", self._on_originate_response),
             ami.on_event("Hangup", self._on_hangup),
+            ami.on_event("QueueCallerLeave", self._on_queue_leave),
         ]
 
     # ---- running ---------------------------------------------------------------------
@@ -201,6 +249,66 @@ class Dialer:
     def in_flight(self) -> int:
         return len(self._calls)
 
+    @property
+    def waiting(self) -> Mapping[str, int] | None:
+        """Callers waiting per inbound queue, as last read (None: not known)."""
+        if self.queues is None:
+            return None
+        return {name: q.callers for name, q in self.queues.items()}
+
+    async def read_queues(self, max_age: float | None = None) -> Mapping[str, QueueNow] | None:
+        """The queues as AMI's QueueSummary tells them, a read at most `max_age` seconds old
+        (the configured cache by default); None when AMI cannot tell."""
+        age = self.config.queue_cache if max_age is None else max_age
+        async with self._read_lock:  # callers at the same moment share one read
+            if time.monotonic() - self._read_at <= age:
+                return self.queues
+            started = time.monotonic()
+            try:
+                _, events = await self.ami.action_list("QueueSummary")
+            except (AMIError, TimeoutError) as exc:
+                if self.queues is not None:
+                    log.warning("outbound paused: inbound queues not readable (%s)", exc)
+                self.queues = None
+            else:
+                self.queues = {
+                    str(e.get("Queue") or ""): QueueNow(
+                        available=_int(e.get("Available")), callers=_int(e.get("Callers"))
+                    )
+                    for e in events
+                }
+            self._read_at = started
+            self._forget_promises(started)
+            return self.queues
+
+    def promised(self) -> dict[str, int]:
+        """Per queue, the operators promised to call-backs in flight."""
+        counts: dict[str, int] = {}
+        for promise in self.promises.values():
+            counts[promise.queue] = counts.get(promise.queue, 0) + 1
+        return counts
+
+    def _forget_promises(self, read_started: float) -> None:
+        """Drop the promises the read started at `read_started` already reflects."""
+        grace, longest = self.config.promise_grace, self.config.promise_max
+        for call_id, promise in list(self.promises.items()):
+            if promise.ended is not None and read_started >= promise.ended + grace:
+                del self.promises[call_id]
+            elif read_started - promise.since > longest:
+                del self.promises[call_id]
+
+    def _end_promise(self, call_id: str, *, at_once: bool = False) -> None:
+        promise = self.promises.get(call_id)
+        if promise is None:
+            return
+        if at_once:  # never reached its queue: no operator was taken
+            del self.promises[call_id]
+        elif promise.ended is None:
+            promise.ended = time.monotonic()
+
+    def _on_queue_leave(self, event: Event) -> None:
+        self._end_promise(event.get("Uniqueid") or "")
+
     def moment(self, now: datetime, in_progress: int, recent: int, paused: bool) -> Moment:
         local = now.astimezone(self.zone)
         return Moment(
@@ -223,19 +331,37 @@ class Dialer:
         now = self.clock()
         in_progress, recent = await asyncio.to_thread(self.store.load, now)
         paused, _, _ = await asyncio.to_thread(self.store.paused)
+        if self.config.limits.queue_waiting:
+            await self.read_queues()
         moment = self.moment(now, in_progress, recent, paused)
+        if not self.config.limits.queue_waiting:
+            moment = dataclasses.replace(moment, waiting={})  # the pause is off
         reason = why_not_now(moment, self.config.hours, self.config.limits)
         self.last_reason = reason or ""
         if reason is not None:
             return reason
         for _ in range(room(moment, self.config.limits)):
-            claimed = await asyncio.to_thread(self.store.claim, self.worker, now)
+            # Which queues may take a call-back, read just before this claim.
+            free = open_queues(await self.read_queues(), self.promised())
+            claimed = await asyncio.to_thread(self.store.claim, self.worker, now, queues=free)
             if claimed is None:
+                if await asyncio.to_thread(self._held_back, now):
+                    self.last_reason = "callbacks_wait_for_operators"
+                    return self.last_reason
                 break
+            queue = joins_queue(claimed)
+            if queue is not None:
+                self.promises[claimed.call_id] = Promise(queue, time.monotonic())
             task = asyncio.create_task(self._attempt(claimed), name=f"outbound-{claimed.call_id}")
             self._calls.add(task)
             task.add_done_callback(self._calls.discard)
         return None
+
+    def _held_back(self, now: datetime) -> bool:
+        """Whether a job is due that the last claim did not take (a call-back whose queue
+        has no operator free)."""
+        due = self.store.next_due()
+        return due is not None and due <= now
 
     async def wait_idle(self) -> None:
         """Until the calls placed so far have ended (tests, and `stop`)."""
@@ -254,12 +380,18 @@ class Dialer:
             extra={"personal": {"caller_number": claimed.number}},
         )
         try:
+            if not await self._queue_still_free(claimed):
+                await asyncio.to_thread(self._give_back, claimed)
+                return
             success, reason, cause = await self._originate(claimed)
         except asyncio.CancelledError:
+            self._end_promise(claimed.call_id)
             raise  # the next start marks it interrupted
         except Exception as exc:
             log.warning("outbound call %s not placed: %s", claimed.call_id, exc)
             success, reason, cause = False, "0", f"{type(exc).__name__}"
+        if not success:
+            self._end_promise(claimed.call_id, at_once=True)
         outcome = outcome_of(success, reason, cause)
         end: AttemptEnd | None = None
         if success:
@@ -278,6 +410,37 @@ class Dialer:
             reason,
             cause,
         )
+
+    async def _queue_still_free(self, claimed: Claimed) -> bool:
+        """Just before a call-back's Originate: its queue still has an operator for it and
+        nobody waiting. If not, wait a little for one (the attempt keeps its claim); False
+        when none came (the call is not placed)."""
+        queue = joins_queue(claimed)
+        if queue is None:
+            return True
+        for _ in range(HOLD_CHECKS):
+            others = self.promised()
+            others[queue] = others.get(queue, 0) - (1 if claimed.call_id in self.promises else 0)
+            if callback_blocked(queue, await self.read_queues(), others) is None:
+                return True
+            if self._stopping:
+                break
+            await asyncio.sleep(self.config.queue_cache)
+        return False
+
+    def _give_back(self, claimed: Claimed) -> None:
+        """A call-back not placed after all: due again now, the try not counted."""
+        self._end_promise(claimed.call_id, at_once=True)
+        self.store.finish(
+            claimed.attempt_id,
+            "interrupted",
+            now=self.clock(),
+            job_state="pending",
+            next_due=self.clock(),
+            cause="not placed: its queue had no operator free",
+            counts=False,
+        )
+        log.info("outbound call %s not placed: its queue has no operator free", claimed.call_id)
 
     def _file(self, claimed: Claimed, end: AttemptEnd, cause: str) -> None:
         now = self.clock()
@@ -369,6 +532,7 @@ class Dialer:
             self._actions = {k: v for k, v in self._actions.items() if v != claimed.call_id}
 
     def _on_hangup(self, event: Event) -> None:
+        self._end_promise(event.get("Uniqueid") or "")
         hangup = self._causes.get(event.get("Uniqueid") or "")
         if hangup is not None and not hangup.done():
             hangup.set_result(event.get("Cause") or "")
@@ -389,16 +553,15 @@ class Dialer:
 
 
 async def watch_queues(dialer: Dialer, interval: float) -> None:
-    """Keep `dialer.waiting` up to date from Asterisk's QueueSummary (None while unknown)."""
+    """Keep the dialer's read of the queues at most `interval` seconds old between passes
+    (the API shows it; each pass reads again when it is older than the cache)."""
     while True:
         try:
             await dialer.ami.wait_connected(interval * 4)
-            _, events = await dialer.ami.action_list("QueueSummary")
-            dialer.waiting = {str(e.get("Queue") or ""): _int(e.get("Callers")) for e in events}
-        except (AMIError, TimeoutError) as exc:
-            if dialer.waiting is not None:
-                log.warning("outbound paused: inbound queues not readable (%s)", exc)
-            dialer.waiting = None
+        except (AMIError, TimeoutError):
+            dialer.queues = None
+        else:
+            await dialer.read_queues(interval)
         await asyncio.sleep(interval)
 
 

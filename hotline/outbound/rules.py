@@ -5,6 +5,12 @@ paused it, the inbound queues are long, outside calling hours or on a holiday, t
 at once or in the last minute. `next_open` is the first moment calls may be placed again;
 `next_try` when a job is tried again after an unanswered attempt (None: it is left for a
 person); `outcome_of` turns Asterisk's answer to an Originate into an attempt's outcome.
+
+A call-back joins a queue when the citizen answers, ahead of the inbound callers there (its
+queue priority is high), so on top of those rules `callback_blocked` lets one start only
+when its queue has an operator free now who is not already promised to another call-back in
+flight, and nobody waiting: it then takes an operator nobody else was going to get. Surveys
+talk to the controller, not to an operator, and obey the other rules only.
 """
 
 from __future__ import annotations
@@ -69,6 +75,39 @@ class Moment:
     started_last_minute: int
     #: callers waiting per inbound queue (None: not known, e.g. no AMI)
     waiting: Mapping[str, int] | None
+
+
+@dataclass(frozen=True)
+class QueueNow:
+    """One queue as AMI's QueueSummary tells it."""
+
+    #: members logged in, not paused and not on a call
+    available: int
+    #: callers waiting
+    callers: int
+
+
+def callback_blocked(
+    queue: str, queues: Mapping[str, QueueNow] | None, promised: Mapping[str, int]
+) -> str | None:
+    """Why a call-back that will join `queue` must not start now, or None when it may.
+    `promised`: per queue, the call-backs already ringing or answered but not yet with an
+    operator (each will take one of the available operators)."""
+    if queues is None:
+        return "queues_unknown"
+    now = queues.get(queue)
+    if now is None:
+        return "queue_unknown"
+    if now.callers > 0:
+        return "callers_waiting"
+    if now.available - promised.get(queue, 0) <= 0:
+        return "no_free_operator"
+    return None
+
+
+def open_queues(queues: Mapping[str, QueueNow] | None, promised: Mapping[str, int]) -> set[str]:
+    """The queues a call-back may be placed for now."""
+    return {q for q in (queues or {}) if callback_blocked(q, queues, promised) is None}
 
 
 def why_not_now(moment: Moment, hours: CallingHours, limits: Limits) -> str | None:

@@ -14,12 +14,12 @@ gave_up). At start-up `recover` marks the attempts a previous process left in pr
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, exists, func, literal, select, update
+from sqlalchemy import String, and_, cast, delete, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -201,17 +201,32 @@ class OutboundStore:
             return job.id
 
     # ---- the dialer's side -------------------------------------------------------------
-    def claim(self, worker: str, now: datetime, *, call_prefix: str = "ob") -> Claimed | None:
+    def claim(
+        self,
+        worker: str,
+        now: datetime,
+        *,
+        call_prefix: str = "ob",
+        queues: Collection[str] | None = None,
+    ) -> Claimed | None:
         """Take the most urgent due job for one attempt (higher priority first, then the
         earliest due), or None. Jobs whose number is on the do-not-call list, or another
         job's call to the same number is in progress, are not called; a number on the list
-        cancels its job, as does a survey whose order is no longer in `callback`."""
+        cancels its job, as does a survey whose order is no longer in `callback`. With
+        `queues`, a call-back (every kind but survey) is taken only when the queue it joins
+        (detail "queue", intake when unset) is one of them."""
         busy = aliased(OutboundJob)
+        joins = func.coalesce(func.nullif(OutboundJob.detail["queue"].as_string(), ""), "intake")
+        only = (
+            or_(OutboundJob.kind == "survey", joins.in_(sorted(queues)))
+            if queues is not None
+            else literal(True)
+        )
         for _ in range(10):
             with self._sessions() as s:
                 candidate = s.scalar(
                     select(OutboundJob)
-                    .where(OutboundJob.state == "pending", OutboundJob.due_at <= now)
+                    .where(OutboundJob.state == "pending", OutboundJob.due_at <= now, only)
                     .where(
                         ~exists().where(
                             and_(busy.number == OutboundJob.number, busy.state == "calling")

@@ -152,11 +152,21 @@ async def test_a_caller_who_hangs_up_in_the_queue_is_called_back_and_reaches_an_
     assert tag.startswith("callback=missed")
 
 
-async def test_call_me_back_keeps_the_place_ahead_of_a_later_caller(
+async def test_call_me_back_is_placed_only_when_an_operator_is_free_and_nobody_waits(
     hotline: Service, carrier: Carrier, phone: OperatorPhone
 ) -> None:
+    """Answered, a call-back joins intake ahead of the callers there: it is not placed while
+    an inbound caller waits, nor while no operator is free."""
     service = hotline
+    dialer = service.outbound.dialer
     requested = watch(service, "UserEvent")
+    dialled: list[str] = []
+    carrier.ami.on_event(
+        "UserEvent",
+        lambda e: (
+            dialled.append(e.get("Exten") or "") if e.get("UserEvent") == "CarrierCalled" else None
+        ),
+    )
     first = await wait_in_intake(service, carrier, "13800138021")
     await carrier.ami.action("PlayDTMF", {"Channel": first.channel, "Digit": "1", "Duration": 200})
     job = await until_job(service, "queue_callback", "13800138021")
@@ -165,13 +175,30 @@ async def test_call_me_back_keeps_the_place_ahead_of_a_later_caller(
     # Pressing 1 is a request, not an abandoned call.
     assert await jobs(service, "missed") == []
 
-    await wait_in_intake(service, carrier, "13800138022")  # joins after the first left
+    async def held_back() -> None:
+        dialer.last_reason = ""
+        dialer.wake()
+        await wait_for(
+            lambda: dialer.last_reason == "callbacks_wait_for_operators",
+            30,
+            "the dialer to hold the call-back back",
+        )
+        held = service.outbound.store.job(job.id)
+        assert (held.state, held.tries) == ("pending", 0)
+        assert "13800138021" not in dialled
+
+    # An inbound caller waits (the operator is paused): the call-back is due but not placed.
+    second = await wait_in_intake(service, carrier, "13800138022")
     await call_back_now(service, job.id)
-    await wait_for(lambda: _connected(requested), 60, "the citizen to answer the call-back")
-    await until_waiting(service, 2)
-    # The first caller is back in intake, at the front; the operator becomes free.
+    await held_back()
+    # Nobody waits any more, but no operator is free: still not placed.
+    await hang_up(carrier, second)
+    await until_waiting(service, 0)
+    await held_back()
+    # The operator becomes free: the call-back is placed and connected to them.
     await service.routing.queue_sync.set_paused(OPERATOR, False)
     await wait_for(lambda: bool(phone.invites), 60, "the operator's phone to ring")
+    assert "13800138021" in dialled
     assert phone.shown_names()[0] == "预约回拨"
     assert "13800138021" in str(phone.invites[0]["From"]["raw"])
 
@@ -185,6 +212,3 @@ async def until_waiting(service: Service, callers: int) -> None:
         assert clock_time.monotonic() < deadline, f"intake never had {callers} callers waiting"
         await asyncio.sleep(0.2)
 
-
-def _connected(events: list[Event]) -> bool:
-    return any(e.get("UserEvent") == "HotlineCallbackConnected" for e in events)

@@ -11,8 +11,11 @@ from hotline.outbound.rules import (
     CallingHours,
     Limits,
     Moment,
+    QueueNow,
+    callback_blocked,
     next_open,
     next_try,
+    open_queues,
     outcome_of,
     parse_delays,
     room,
@@ -110,3 +113,31 @@ def test_originate_answers_become_outcomes() -> None:
     assert outcome_of(False, "8") == "failed"
     assert outcome_of(False, "1", "17") == "busy"
     assert outcome_of(False, "0") == "failed"
+
+
+def test_a_call_back_waits_while_an_inbound_caller_waits_in_its_queue() -> None:
+    # An operator is free, but a caller is waiting: the answered call-back would jump ahead.
+    queues = {"intake": QueueNow(available=1, callers=1)}
+    assert callback_blocked("intake", queues, {}) == "callers_waiting"
+    assert open_queues(queues, {}) == set()
+
+
+def test_a_call_back_needs_an_operator_free_now() -> None:
+    queues = {"intake": QueueNow(available=0, callers=0)}
+    assert callback_blocked("intake", queues, {}) == "no_free_operator"
+    assert callback_blocked("intake", {"intake": QueueNow(1, 0)}, {}) is None
+
+
+def test_an_operator_promised_to_a_call_back_in_flight_is_not_free() -> None:
+    queues = {"intake": QueueNow(available=2, callers=0), "elderly": QueueNow(1, 0)}
+    assert callback_blocked("intake", queues, {"intake": 1}) is None
+    assert callback_blocked("intake", queues, {"intake": 2}) == "no_free_operator"
+    # a promise in another queue takes nothing here
+    assert callback_blocked("elderly", queues, {"intake": 2}) is None
+    assert open_queues(queues, {"intake": 2}) == {"elderly"}
+
+
+def test_a_call_back_is_not_placed_blind() -> None:
+    assert callback_blocked("intake", None, {}) == "queues_unknown"
+    assert callback_blocked("complaints", {"intake": QueueNow(3, 0)}, {}) == "queue_unknown"
+    assert open_queues(None, {}) == set()
