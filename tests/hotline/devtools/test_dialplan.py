@@ -9,7 +9,11 @@ from hotline.devtools.sandbox import CONF_DIR
 EXTENSIONS = CONF_DIR / "hotline" / "extensions.conf"
 # A value a caller controls, passed through FILTER to characters that cannot end an argument
 # (','), quote or escape one ('"', '\\') or open a variable ('$'): digits, letters, + * #.
-FILTERED = re.compile(r"^\$\{FILTER\(0-9A-Za-z\+\*#,\$\{[A-Z]+\([a-z]+\)\}\):0:\d+\}$")
+#: a value the caller may shape (a caller id) or Asterisk sets (a queue position), filtered to
+#: safe characters and cut to a length
+FILTERED = re.compile(
+    r"^\$\{FILTER\((?:0-9A-Za-z\+\*#|a-z_),\$\{(?:[A-Z]+\([a-z]+\)|[A-Z_]+)\}\):0:\d+\}$"
+)
 
 
 def top_level_arguments(text: str) -> list[str]:
