@@ -207,10 +207,13 @@ VALIDATION_FOLDS = 5
 
 
 def _fold_key(examples: Sequence[Example]) -> str:
-    """A digest of the rows a fold's model is fitted on (for the validation cache)."""
+    """A digest of the rows a fold's model is fitted on, as the model reads them (for the
+    validation cache: a change of the sound reading refits the folds, a change of a rule
+    does not)."""
     digest = hashlib.sha256()
     for e in examples:
         digest.update(json.dumps(dataclasses.astuple(e), ensure_ascii=False).encode("utf-8"))
+        digest.update(normalize(e.text).encode("utf-8"))
     return digest.hexdigest()[:16]
 
 
@@ -226,7 +229,8 @@ def validate(
     split is neither read nor scored, so it stays an honest last check. Reads the corpus file:
     regenerate it first (`routing.corpus.write`) after changing templates. Returns the reports
     per fold for the template lists (`templates`) and for the style templates (`styles`: the
-    rambling, written, terse and recogniser-style ones), scored apart so figures stay
+    rambling, written, terse and recogniser-style ones) and the first fresh set's rows (`fresh1`,
+    each its own template), scored apart so figures stay
     comparable with rounds before the styles existed. `cache`: a folder keeping each fold's
     model by a digest of its rows, so changing only the rules re-scores in seconds.
     """
@@ -239,7 +243,7 @@ def validate(
     always = [e for e in rows if e.template.startswith(corpus.TRAIN_ONLY_PREFIX)]
     train = [e for e in rows if not e.template.startswith(corpus.TRAIN_ONLY_PREFIX)]
     groups = np.array([e.template for e in train])
-    reports: dict[str, list[Report]] = {"templates": [], "styles": []}
+    reports: dict[str, list[Report]] = {"templates": [], "styles": [], "fresh1": []}
     for fit_idx, val_idx in GroupKFold(n_splits=folds).split(np.zeros(len(train)), None, groups):
         fit = [train[i] for i in fit_idx] + always
         path = cache / f"fold-{_fold_key(fit)}.npz" if cache is not None else None
@@ -253,7 +257,10 @@ def validate(
         classifier = Classifier(model)
         styles = [e for e in scored if e.template.startswith(corpus.STYLE_PREFIX)]
         reports["styles"].append(evaluate(classifier, styles))
-        others = [e for e in scored if not e.template.startswith(corpus.STYLE_PREFIX)]
+        fresh = [e for e in scored if e.template.startswith(corpus.FRESH1_PREFIX)]
+        reports["fresh1"].append(evaluate(classifier, fresh))
+        apart = (corpus.STYLE_PREFIX, corpus.FRESH1_PREFIX)
+        others = [e for e in scored if not e.template.startswith(apart)]
         reports["templates"].append(evaluate(classifier, others))
     return reports
 
@@ -304,7 +311,8 @@ if __name__ == "__main__":
         for part, part_reports in found.items():
             print(f"--- {part}")
             print(format_validation(merge(part_reports)))
-        print(f"--- all\n{format_validation(merge(found['templates'] + found['styles']))}")
+        everything = [r for part_reports in found.values() for r in part_reports]
+        print(f"--- all\n{format_validation(merge(everything))}")
         print(f"{time.perf_counter() - t0:.0f} s")
     else:
         m = build()

@@ -29,6 +29,7 @@ follow-up, and the rule's fixed confidence for an emergency.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +42,7 @@ from routing import scope as scope_rules
 from routing.catalogue import Catalogue, MatterMatch, default_catalogue
 from routing.corpus_templates import DEPARTMENT_DOMAIN
 from routing.cues import read_cues
+from routing.followup import read_order_number
 from routing.model import MODEL_PATH, HeadScores, LinearModel
 from routing.route import Route, default_route
 from routing.taxonomy import (
@@ -232,12 +234,24 @@ class Classifier:
         else:
             label, p = scores["scope"].best()
             if label != "in_scope" and p >= SCOPE_MODEL_THRESHOLD:
-                reason, confidence = label, p
+                if not (label == "privacy" and scope_rules.own_data(normalized)):
+                    reason, confidence = label, p
 
         cues = read_cues(text, normalized)
+        if written and cues.follow_up:
+            # A written message names its follow-up in the title (进度, 工单) or by the order's
+            # number; words of an earlier round (回访, 有没有人管) in the body tell its history.
+            title = read_cues(text, normalized_parts[0]).follow_up
+            number = read_order_number(text)
+            cues = dataclasses.replace(cues, follow_up=title or ((number,) if number else ()))
         follow_up = (
             bool(cues.follow_up) or scores["intent"].prob("follow_up") >= FOLLOW_UP_THRESHOLD
         )
+        if reason is not None and follow_up:
+            if scope.reason is None and cues.follow_up:
+                reason = None  # words about an existing order outweigh the model's reason
+            else:
+                follow_up = False  # an out-of-scope request is a new request
         kind, _ = scores["kind"].best()
         domain, _ = scores["domain"].best()
         department: str | None

@@ -41,7 +41,11 @@ VARIANTS_PER_TEMPLATE: Final = 5
 HELD_OUT_EVERY: Final = 5  # one template in five
 TRAIN_ONLY_PREFIX: Final = "train:"  # template ids of T.TRAIN_ONLY_TEMPLATES
 STYLE_PREFIX: Final = "style:"  # template ids of T.STYLE_TEMPLATES (training only too)
-TRAINING_ONLY_PREFIXES: Final = (TRAIN_ONLY_PREFIX, STYLE_PREFIX)
+# Rows of the first fresh evaluation set (routing/data/fresh): read once as a test, then made
+# training data (training only, each row its own template, source "fresh1", taken as written).
+FRESH1_PREFIX: Final = "fresh1:"
+FRESH1_PATH: Final = DATA_DIR / "fresh" / "requests.jsonl"
+TRAINING_ONLY_PREFIXES: Final = (TRAIN_ONLY_PREFIX, STYLE_PREFIX, FRESH1_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,7 @@ class Example:
     id: str
     text: str
     split: str  # "train" or "heldout"
-    source: str  # "clean" or "asr"
+    source: str  # "clean", "asr" or "fresh1" (a row of the first fresh set, as written)
     template: str
     intent: str
     emergency: str | None
@@ -429,7 +433,39 @@ def generate() -> list[Example]:
                     **labels,  # type: ignore[arg-type]
                 )
             )
-    return out
+    return out + _fresh1()
+
+
+_LABELS: Final = (
+    "intent",
+    "emergency",
+    "in_scope",
+    "out_of_scope_reason",
+    "kind",
+    "domain",
+    "department",
+    "enterprise",
+)
+
+
+def _fresh1() -> list[Example]:
+    """The first fresh set's rows as training rows: each its own template, taken as written
+    (its recogniser-style rows are already spaced and misheard), no variants."""
+    if not FRESH1_PATH.exists():
+        return []
+    with FRESH1_PATH.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [
+        Example(
+            id=f"{FRESH1_PREFIX}{row['id']}",
+            text=row["text"],
+            split="train",
+            source="fresh1",
+            template=f"{FRESH1_PREFIX}{row['id']}",
+            **{k: row[k] for k in _LABELS},
+        )
+        for row in rows
+    ]
 
 
 def write(path: Path = CORPUS_PATH) -> int:

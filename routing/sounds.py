@@ -49,6 +49,17 @@ REAL_WORDS: Final = frozenset(
         "火车",
         "货车",
         "毒品",
+        "大人",  # 打人
+        "不懂",  # 不动
+        "傻了",  # 杀了
+        "强了",  # 抢了
+        "扎了",  # 炸了
+        "到地",  # 倒地
+        "道地",
+        "拿到",  # 拿刀
+        "敲门",  # 撬门
+        "火食",  # 火势 (伙食 heard)
+        "往下调",  # 往下跳
     }
 )
 _INITIALS: Final = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
@@ -113,13 +124,33 @@ def _allowed_wrong(length: int) -> int:
     return max(1, length // 3)
 
 
+@lru_cache(maxsize=1)
+def _phrases() -> Mapping[str, object]:
+    from pypinyin.phrases_dict import phrases_dict
+
+    return cast(Mapping[str, object], phrases_dict)
+
+
+def _joins_neighbour(text: str, start: int, end: int, heard: str, word: str) -> bool:
+    """True when a differing first or last character makes a word with the character next to
+    the run (加强了 is not 加抢了, 有严重 is not 有烟重): it belongs to that word instead."""
+    phrases = _phrases()
+    if heard[0] != word[0] and start > 0 and text[start - 1] + heard[0] in phrases:
+        return True
+    return heard[-1] != word[-1] and end < len(text) and heard[-1] + text[end] in phrases
+
+
 _Word = tuple[str, tuple[str, ...], bool]  # a key word, its syllables, exact (two characters)
 
 # Characters so common that a key word "heard" with one of them is far more often two words
 # side by side (是火苗 is not 失火苗, 燃气找谁 is not 燃气灶): no word is folded over them.
 _COMMON: Final = frozenset(
     "的了是在和有不也都这那他她我你它们个一上下来去说要会能把被让请找给跟对还又再很太"
+    "啥咋看走大"  # 要啥 is not 要杀, 看我 not 砍我, 走人 not 揍人, 大人 not 打人
 )
+# Numbers are read digit by digit (一二年 is a year, not 一二零): no word with a numeral is
+# folded.
+_NUMERALS: Final = frozenset("零一二三四五六七八九十幺两")
 
 
 class SoundFolder:
@@ -131,6 +162,8 @@ class SoundFolder:
         short_words = {w for w in short if len(w) == 2}
         for word in sorted(set(words) | short_words, key=lambda w: (-len(w), w)):
             if len(word) < 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in word):
+                continue
+            if set(word) & _NUMERALS:
                 continue
             if len(word) == 2 and word not in short_words:
                 continue
@@ -174,6 +207,9 @@ class SoundFolder:
         keys += ["s:" + r for r in readings(second)]
         unique = {e[0]: e for key in keys for e in by_second.get(key, ())}
         candidates = sorted(unique.values(), key=lambda e: (-len(e[0]), e[0]))
+        for word, _sounds, _exact in candidates:  # a key word said right is kept as it is
+            if text.startswith(word, start):
+                return word
         for word, sounds, exact in candidates:
             end = start + len(word)
             if end > len(text):
@@ -184,7 +220,7 @@ class SoundFolder:
             wrong = [a for a, b in zip(heard, word, strict=True) if a != b]
             if len(wrong) > _allowed_wrong(len(word)) or heard in REAL_WORDS:
                 continue
-            if set(wrong) & _COMMON:
+            if set(wrong) & _COMMON or _joins_neighbour(text, start, end, heard, word):
                 continue
             if all(
                 c == w or s in _heard(c, exact)
@@ -209,3 +245,129 @@ class SoundFolder:
                 out.append(word)
                 i += len(word)
         return "".join(out)
+
+
+# --- the words a rule pattern spells out ---------------------------------------------------------
+
+_MAX_SPELLINGS: Final = 400  # a run with more spellings than this is cut (none of the rules has)
+_Pieces = list[set[str]]  # finite runs of a pattern, each as the set of its spellings
+
+
+class _PatternReader:
+    """A small reader of the regular expressions the rules are written in: literals, groups,
+    alternatives, `?`, character classes; everything open-ended cuts the run."""
+
+    def __init__(self, pattern: str) -> None:
+        self.p = pattern
+        self.i = 0
+        self.words: set[str] = set()  # every finite run
+        self.whole: set[str] = set()  # the top-level alternatives that are finite throughout
+        self.depth = 0
+
+    def _peek(self) -> str:
+        return self.p[self.i] if self.i < len(self.p) else ""
+
+    def alternatives(self) -> set[str] | None:
+        """Read `a|b|...` up to a `)` or the end: the full spellings if every branch is
+        finite, else None (the finite runs inside are kept in `self.words`)."""
+        full: set[str] | None = set()
+        while True:
+            pieces, whole = self.sequence()
+            for piece in pieces:
+                self.words |= piece
+            if whole is not None and self.depth == 0:
+                self.whole |= whole
+            if whole is None or full is None:
+                full = None
+            else:
+                full |= whole
+            if self._peek() == "|":
+                self.i += 1
+                continue
+            return full
+
+    def sequence(self) -> tuple[_Pieces, set[str] | None]:
+        pieces: _Pieces = []
+        run: set[str] = {""}
+        broken = False
+        while self.i < len(self.p) and self._peek() not in "|)":
+            atom = self.atom()
+            quant = self._peek()
+            if quant == "?":
+                self.i += 1
+                if atom is not None:
+                    atom = atom | {""}
+            elif quant in ("*", "+", "{"):
+                self._skip_quantifier()
+                atom = None
+            if atom is None:
+                pieces.append(run)
+                run, broken = {""}, True
+                continue
+            if not atom:  # a lookaround: spells nothing
+                continue
+            run = {a + b for a in run for b in atom}
+            if len(run) > _MAX_SPELLINGS:
+                pieces.append(set())
+                run, broken = {""}, True
+        pieces.append(run)
+        return pieces, None if broken else run
+
+    def _skip_quantifier(self) -> None:
+        if self._peek() == "{":
+            self.i = self.p.index("}", self.i) + 1
+        else:
+            self.i += 1
+        if self._peek() == "?":
+            self.i += 1
+
+    def atom(self) -> set[str] | None:
+        """The spellings of one atom; None when open-ended, the empty set for a lookaround."""
+        ch = self._peek()
+        self.i += 1
+        if ch == "(":
+            look = False
+            if self.p.startswith("?:", self.i):
+                self.i += 2
+            elif self._peek() == "?":
+                look = True
+                self.i = self.p.index("<", self.i) + 2 if self.p[self.i + 1] == "<" else self.i + 2
+            kept = set(self.words)
+            self.depth += 1
+            inner = self.alternatives()
+            self.depth -= 1
+            self.i += 1  # the closing parenthesis
+            if look:  # what a lookaround rules out is no word of the rule
+                self.words = kept
+                return set()
+            return inner
+        if ch == "[":
+            end = self.p.index("]", self.i)
+            body = self.p[self.i : end]
+            self.i = end + 1
+            if body.startswith("^") or "-" in body or "\\" in body:
+                return None
+            return set(body)
+        if ch in ".^$\\":
+            if ch == "\\":
+                self.i += 1
+            return None
+        return {ch}
+
+
+def _chinese(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(
+        w for w in words if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in w)
+    )
+
+
+def pattern_words(pattern: str, whole_only: bool = False) -> frozenset[str]:
+    """The Chinese words of two or more characters a rule pattern spells out (see
+    `_PatternReader`): what the pattern needs to read, so what a recogniser may mishear.
+    `whole_only`: only the alternatives that are a whole match by themselves (着火, 撞了),
+    not the parts of a longer one (里面 in 里面有人.{0,6}出不来)."""
+    reader = _PatternReader(pattern)
+    whole = reader.alternatives()
+    if whole_only:
+        return _chinese(reader.whole)
+    return _chinese(reader.words | (whole or set()))

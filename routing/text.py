@@ -25,7 +25,8 @@ from routing.sounds import SoundFolder
 _DIGITS: Final = str.maketrans("0123456789", "零一二三四五六七八九")
 
 # Key words read back by sound when a recogniser wrote one of their characters wrong: the
-# emergency words, the departments' matters and the words that say what a caller wants.
+# emergency words, the departments' matters, the out-of-scope rules' words and the words that
+# say what a caller wants.
 _SERVICE_WORDS: Final = (
     "投诉",
     "举报",
@@ -42,11 +43,15 @@ _SERVICE_WORDS: Final = (
 
 @lru_cache(maxsize=1)
 def _folder() -> SoundFolder:
-    from routing.emergency import SOUND_WORDS
+    from routing.emergency import SHORT_SOUND_WORDS, SOUND_WORDS
     from routing.lexicon import DEPARTMENT_WORDS
+    from routing.scope import RULES
+    from routing.sounds import pattern_words
 
     words = [w for ws in DEPARTMENT_WORDS.values() for w in ws]
-    return SoundFolder((*SOUND_WORDS, *words, *_SERVICE_WORDS), short=SOUND_WORDS)
+    # the out-of-scope rules' words of three or more characters (结婚证, 少交税, 天气怎么样)
+    scope = sorted({w for _r, p in RULES for w in pattern_words(p) if len(w) > 2})
+    return SoundFolder((*SOUND_WORDS, *words, *scope, *_SERVICE_WORDS), short=SHORT_SOUND_WORDS)
 
 
 def _keep(ch: str) -> bool:
