@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from routing.sounds import pattern_words
+from routing.sounds import COMMON_CHARS, pattern_words
 from routing.taxonomy import EmergencyNumber
 
 _PERSON: Final = (
@@ -239,7 +239,9 @@ _EXPLICIT: Final = tuple((n, re.compile(p)) for n, p in EXPLICIT)
 # event and cry for help, and the two-character alternatives that are an event by themselves
 # (着火, 撞了, 抢了); two-character parts of a longer pattern (里面, 孩子) are everyday words.
 # 有烟 is left out: 有严重, 有盐 and 有眼 are everyday speech and one character is all it has.
-_NOT_FOLDED: Final = frozenset({"有烟"})
+# 倒地 is 到地 and 到第 in everyday speech. A two-character word that starts with a common
+# function character (要杀, 在偷, 被困) has its danger in one character only, like 有烟.
+_NOT_FOLDED: Final = frozenset({"有烟", "倒地"})
 # Parts of a longer pattern that name the danger themselves (气.{0,2}泄漏).
 _SHORT_PARTS: Final = ("泄漏", "泄露")
 
@@ -248,7 +250,10 @@ def _sound_words() -> tuple[tuple[str, ...], tuple[str, ...]]:
     patterns = [p for _n, _c, p in EVENTS] + [GENERIC.pattern] + [p for _n, p in EXPLICIT]
     whole = {w for p in patterns for w in pattern_words(p, whole_only=True)}
     every = {w for p in patterns for w in pattern_words(p)}
-    short = sorted({w for w in whole if len(w) == 2 and w not in _NOT_FOLDED} | set(_SHORT_PARTS))
+    short = sorted(
+        {w for w in whole if len(w) == 2 and w not in _NOT_FOLDED and w[0] not in COMMON_CHARS}
+        | set(_SHORT_PARTS)
+    )
     longer = sorted(w for w in every | whole if len(w) > 2)
     return tuple(short), tuple(longer)
 

@@ -144,7 +144,7 @@ _Word = tuple[str, tuple[str, ...], bool]  # a key word, its syllables, exact (t
 
 # Characters so common that a key word "heard" with one of them is far more often two words
 # side by side (是火苗 is not 失火苗, 燃气找谁 is not 燃气灶): no word is folded over them.
-_COMMON: Final = frozenset(
+COMMON_CHARS: Final = frozenset(
     "的了是在和有不也都这那他她我你它们个一上下来去说要会能把被让请找给跟对还又再很太"
     "啥咋看走大"  # 要啥 is not 要杀, 看我 not 砍我, 走人 not 揍人, 大人 not 打人
 )
@@ -220,7 +220,7 @@ class SoundFolder:
             wrong = [a for a, b in zip(heard, word, strict=True) if a != b]
             if len(wrong) > _allowed_wrong(len(word)) or heard in REAL_WORDS:
                 continue
-            if set(wrong) & _COMMON or _joins_neighbour(text, start, end, heard, word):
+            if set(wrong) & COMMON_CHARS or _joins_neighbour(text, start, end, heard, word):
                 continue
             if all(
                 c == w or s in _heard(c, exact)

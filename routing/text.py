@@ -43,7 +43,7 @@ _SERVICE_WORDS: Final = (
 
 @lru_cache(maxsize=1)
 def _folder() -> SoundFolder:
-    from routing.emergency import SHORT_SOUND_WORDS, SOUND_WORDS
+    from routing.emergency import NOT_NOW, NOT_NOW_AFTER, SHORT_SOUND_WORDS, SOUND_WORDS
     from routing.lexicon import DEPARTMENT_WORDS
     from routing.scope import RULES
     from routing.sounds import pattern_words
@@ -51,7 +51,12 @@ def _folder() -> SoundFolder:
     words = [w for ws in DEPARTMENT_WORDS.values() for w in ws]
     # the out-of-scope rules' words of three or more characters (结婚证, 少交税, 天气怎么样)
     scope = sorted({w for _r, p in RULES for w in pattern_words(p) if len(w) > 2})
-    return SoundFolder((*SOUND_WORDS, *words, *scope, *_SERVICE_WORDS), short=SHORT_SOUND_WORDS)
+    # the words that set an emergency word aside (前几天, 不是现在, 可能会), three or more long
+    aside = (NOT_NOW.pattern, NOT_NOW_AFTER.pattern)
+    context = sorted({w for p in aside for w in pattern_words(p) if len(w) > 2})
+    return SoundFolder(
+        (*SOUND_WORDS, *words, *scope, *context, *_SERVICE_WORDS), short=SHORT_SOUND_WORDS
+    )
 
 
 def _keep(ch: str) -> bool:
