@@ -211,4 +211,3 @@ async def until_waiting(service: Service, callers: int) -> None:
             return
         assert clock_time.monotonic() < deadline, f"intake never had {callers} callers waiting"
         await asyncio.sleep(0.2)
-
