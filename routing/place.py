@@ -268,6 +268,10 @@ def _name_before(text: str, start: int, end: int) -> str:
             break
         begin -= 1
     name = text[begin:end]
+    # a name never runs back across a community's own word ("…小区今天新城区": 新城区)
+    for word in ("小区", "社区"):
+        if word in name:
+            name = name[name.rindex(word) + len(word) :]
     stripped = True
     while stripped:
         stripped = False

@@ -3,7 +3,8 @@
 A work order is the hotline's record of a request and outlives the call's recording (the
 recording's purge leaves the order alone). Once an order has been finished (answered or
 closed) for `HOTLINE_ORDER_RETENTION_DAYS`, everything in it that names or quotes the citizen
-is taken out, in one transaction per order: the caller's number and name, what they said or
+is taken out (so is the same of an order left untouched that long, e.g. a draft nobody
+finished), in one transaction per order: the caller's number and name, what they said or
 wrote, the place, the operator's summary, the department's reply and return reason, the
 classification but its labels, and the notes and changed values of its history. What reports
 count stays: the number, status, times, channel, queue, kind, department, matter, scope,
@@ -61,8 +62,10 @@ def purge_expired(sessions: sessionmaker[Session], before: datetime) -> list[str
             orders = session.scalars(
                 select(WorkOrder)
                 .where(
-                    WorkOrder.status.in_(FINISHED),
-                    finished_at < before,
+                    or_(
+                        WorkOrder.status.in_(FINISHED) & (finished_at < before),
+                        WorkOrder.updated_at < before,
+                    ),
                     _has_personal_data(),  # type: ignore[arg-type]
                 )
                 .order_by(WorkOrder.id)

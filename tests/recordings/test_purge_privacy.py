@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from hotline.calls.store import CallRecord
 from hotline.cli import app as cli_app
 from hotline.core import db
 from hotline.core.settings import Settings
+from hotline.orders.retention import purge_expired
 from hotline.recordings.tables import Recording
 from hotline.service import Service
 from ivr.simulate import SimulatedChannel
@@ -41,6 +42,8 @@ class Caller(SimulatedChannel):
 
     channel: str = "PJSIP/carrier-00000001"
     called_number: str = "12345"
+    #: the AGI environment of an inbound call (an outbound survey's names its own context)
+    env: dict[str, str] = field(default_factory=lambda: {"context": "hotline-ivr"})
 
     async def start_mixmonitor(self, name: str, options: str = "") -> None:
         return None
@@ -118,6 +121,11 @@ async def test_after_the_purge_the_callers_words_are_nowhere(
     assert result.exit_code == 0, result.output
     assert UID in result.output
 
+    # The work order the call made is the hotline's case file: it keeps the request's words
+    # for its own retention (HOTLINE_ORDER_RETENTION_DAYS), then they go too.
+    for piece in PIECES:
+        assert set(places_of(service.engine, piece)) <= {"work_orders"}, piece
+    assert purge_expired(service.sessions, datetime.now(UTC) + timedelta(days=1))
     for piece in PIECES:
         assert places_of(service.engine, piece) == [], piece
     leftovers = [

@@ -73,10 +73,15 @@ def test_a_finished_order_past_its_retention_keeps_no_personal_data(
     old = finished_order(store, LONG_AGO)
     recent = finished_order(store, NOW - timedelta(days=10))
     still_open = store.create(
+        NewOrder(channel="phone", caller_number=NUMBER, transcript=WORDS),
+        at=NOW - timedelta(days=30),
+    ).number
+    # A draft nobody touched for the whole retention goes too.
+    abandoned = store.create(
         NewOrder(channel="phone", caller_number=NUMBER, transcript=WORDS), at=LONG_AGO
     ).number
 
-    assert purge_expired(store.sessions, expired(NOW, 1095)) == [old]
+    assert purge_expired(store.sessions, expired(NOW, 1095)) == [old, abandoned]
 
     with store.sessions() as s:
         purged = s.scalar(select(WorkOrder).where(WorkOrder.number == old))
