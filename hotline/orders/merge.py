@@ -325,33 +325,7 @@ class Merger:
                 self._check_child(s, parent, rows[n])
             self._claim_parent(s, parent, version, now)
             for n in numbers:
-                child = rows[n]
-                taken = s.execute(
-                    update(WorkOrder)
-                    .where(
-                        WorkOrder.id == child.id,
-                        WorkOrder.version == child.version,
-                        WorkOrder.parent_id.is_(None),
-                    )
-                    .values(parent_id=parent.id, version=child.version + 1, updated_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                if taken.rowcount != 1:  # type: ignore[attr-defined]
-                    raise MergeError(
-                        "changed", f"work order {n} changed meanwhile: try again", status=409
-                    )
-                s.add(
-                    WorkOrderEvent(
-                        order_id=child.id,
-                        at=now,
-                        actor=actor,
-                        action="merge",
-                        from_status=child.status,
-                        to_status=child.status,
-                        changes={"parent": [None, parent.number]},
-                        note=f"merged into {parent.number}",
-                    )
-                )
+                _move_child(s, rows[n], parent, into=True, actor=actor, now=now)
             s.add(
                 WorkOrderEvent(
                     order_id=parent.id,
@@ -428,33 +402,7 @@ class Merger:
                     )
             self._claim_parent(s, parent, version, now)
             for n in numbers:
-                child = rows[n]
-                taken = s.execute(
-                    update(WorkOrder)
-                    .where(
-                        WorkOrder.id == child.id,
-                        WorkOrder.version == child.version,
-                        WorkOrder.parent_id == parent.id,
-                    )
-                    .values(parent_id=None, version=child.version + 1, updated_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                if taken.rowcount != 1:  # type: ignore[attr-defined]
-                    raise MergeError(
-                        "changed", f"work order {n} changed meanwhile: try again", status=409
-                    )
-                s.add(
-                    WorkOrderEvent(
-                        order_id=child.id,
-                        at=now,
-                        actor=actor,
-                        action="unmerge",
-                        from_status=child.status,
-                        to_status=child.status,
-                        changes={"parent": [parent.number, None]},
-                        note=f"taken out of {parent.number}",
-                    )
-                )
+                _move_child(s, rows[n], parent, into=False, actor=actor, now=now)
             s.add(
                 WorkOrderEvent(
                     order_id=parent.id,
@@ -520,3 +468,33 @@ def follow_parent(session: Session, parent: WorkOrder, event: WorkOrderEvent) ->
                 note=f"{event.action} of {parent.number}",
             )
         )
+
+
+def _move_child(
+    s: Session, child: WorkOrder, parent: WorkOrder, *, into: bool, actor: str, now: datetime
+) -> None:
+    """Merge `child` into `parent` (or take it out again) if it is still at the version and
+    parent read, with its history row. Raises MergeError (409) when it changed meanwhile."""
+    was = WorkOrder.parent_id.is_(None) if into else WorkOrder.parent_id == parent.id
+    taken = s.execute(
+        update(WorkOrder)
+        .where(WorkOrder.id == child.id, WorkOrder.version == child.version, was)
+        .values(parent_id=parent.id if into else None, version=child.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise MergeError(
+            "changed", f"work order {child.number} changed meanwhile: try again", status=409
+        )
+    s.add(
+        WorkOrderEvent(
+            order_id=child.id,
+            at=now,
+            actor=actor,
+            action="merge" if into else "unmerge",
+            from_status=child.status,
+            to_status=child.status,
+            changes={"parent": [None, parent.number] if into else [parent.number, None]},
+            note=f"merged into {parent.number}" if into else f"taken out of {parent.number}",
+        )
+    )
